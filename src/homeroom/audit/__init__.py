@@ -1,0 +1,1 @@
+"""Append-only audit events: who did what to which record, when, from where."""

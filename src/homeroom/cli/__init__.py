@@ -1,0 +1,1 @@
+"""The ``homeroom`` command line (Typer + Rich)."""

@@ -1,0 +1,122 @@
+"""Settings: defaults, then an optional TOML file, then ``HOMEROOM_*`` environment variables.
+
+Validated once at start. A bad value stops the process with one line naming the key, e.g.
+``config: HOMEROOM_PORT: Input should be a valid integer``. Secret *values* never live here,
+only references (``secret://…``); see ``homeroom.secrets``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from homeroom.errors import ConfigError
+
+__all__ = ["Settings", "load_settings"]
+
+ENV_PREFIX = "HOMEROOM_"
+
+
+class Settings(BaseModel):
+    """Every knob Homeroom has; names match ``HOMEROOM_<UPPER_NAME>`` and TOML keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    environment: str = Field("development", pattern=r"^[a-z][a-z0-9-]{0,31}$")
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    """The application's DSN. On PostgreSQL this role must own nothing and lack BYPASSRLS."""
+    migrate_database_url: str = ""
+    """The owner's DSN used by ``homeroom migrate``; defaults to ``database_url``."""
+    app_db_role: str = Field("homeroom_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    """PostgreSQL role the application connects as; ``homeroom migrate`` grants it DML."""
+    redis_url: str = ""
+    """Empty means the in-process KV store (single process only)."""
+    issuer: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    log_level: str = Field("info", pattern=r"^(debug|info|warning|error)$")
+    log_json: bool = True
+    db_pool_size: int = Field(10, ge=1, le=200)
+    db_pool_max_overflow: int = Field(0, ge=0, le=200)
+    db_pool_timeout_s: float = Field(2.0, gt=0)
+    db_statement_timeout_ms: int = Field(5000, ge=0)
+    kv_timeout_s: float = Field(0.5, gt=0)
+    max_in_flight: int = Field(256, ge=1)
+    session_idle_timeout_s: int = Field(3600, ge=60)
+    session_absolute_timeout_s: int = Field(12 * 3600, ge=300)
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_is_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or value.endswith("/"):
+            raise ValueError("must be an http(s) URL without a trailing slash")
+        return value
+
+    @property
+    def sql_url(self) -> str:
+        """The effective application DSN (SQLite under ``data_dir`` by default)."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'homeroom.db'}"
+
+    @property
+    def sql_owner_url(self) -> str:
+        """The DSN that migrations run as."""
+        return self.migrate_database_url or self.sql_url
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.sql_url.startswith("postgresql")
+
+
+def _fields() -> dict[str, str]:
+    return {name.upper(): name for name in Settings.model_fields}
+
+
+def load_settings(
+    file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build settings from defaults → TOML file → environment → explicit overrides."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    file = file or (Path(env[ENV_PREFIX + "CONFIG"]) if env.get(ENV_PREFIX + "CONFIG") else None)
+    if file is not None:
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config: file not found: {file}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config: {file}: {exc}") from None
+        table = data.get("homeroom", data)
+        for key, value in table.items():
+            values[key] = value
+            origin[key] = f"{file}:{key}"
+    names = _fields()
+    for key, value in env.items():
+        if key.startswith(ENV_PREFIX) and key != ENV_PREFIX + "CONFIG":
+            suffix = key[len(ENV_PREFIX) :]
+            if suffix.startswith("TEST_"):
+                continue  # test-only knobs, read by the test suite
+            if suffix not in names:
+                raise ConfigError(f"config: {key}: unknown setting")
+            values[names[suffix]] = value
+            origin[names[suffix]] = key
+    for key, value in overrides.items():
+        if value is not None:
+            values[key] = value
+            origin[key] = key
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = str(first["loc"][0]) if first["loc"] else "?"
+        where = origin.get(loc, ENV_PREFIX + loc.upper())
+        raise ConfigError(f"config: {where}: {first['msg']}") from None

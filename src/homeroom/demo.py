@@ -1,0 +1,239 @@
+"""The demo district: enough of a real district to click through every feature.
+
+Idempotent: running it twice leaves one demo district. The demo app's credentials are kept
+in ``<data_dir>/demo-app.json`` (owner-only) so the bundled demo relying party can use them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from homeroom.ids import new_id
+from homeroom.roster.models import Enrollment, Role, School, Section
+from homeroom.sharing.models import FieldGroup
+from homeroom.storage.sql.types import utcnow
+from homeroom.tenancy import TenantScope
+from homeroom.wiring import Container
+
+__all__ = ["DEMO_SLUG", "DemoInfo", "seed_demo"]
+
+DEMO_SLUG = "maplewood"
+DEMO_NAME = "Maplewood Unified School District"
+STUDENT_PASSWORD = "maple-leaf-7"  # noqa: S105 (demo data, printed on purpose)
+STAFF_PASSWORD = "maplewood-staff-demo"  # noqa: S105
+ADMIN_PASSWORD = "maplewood-admin-demo"  # noqa: S105
+_FIRST = [
+    "Ava",
+    "Liam",
+    "Mia",
+    "Noah",
+    "Zoe",
+    "Mateo",
+    "Aria",
+    "Leo",
+    "Ivy",
+    "Omar",
+    "Sofia",
+    "Ethan",
+    "Luna",
+    "Kai",
+    "Nora",
+    "Jayden",
+    "Elena",
+    "Hugo",
+    "Maya",
+    "Finn",
+]
+_LAST = ["Garcia", "Nguyen", "Smith", "Okafor", "Cohen", "Patel", "Kim", "Lopez", "Brown", "Silva"]
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    district_slug: str
+    district_id: str
+    app_client_id: str
+    app_client_secret: str
+    app_redirect_uri: str
+    student_username: str
+    student_password: str
+    teacher_username: str
+    teacher_password: str
+    admin_username: str
+    admin_password: str
+    created: bool
+
+
+def _demo_file(container: Container) -> Path:
+    return container.settings.data_dir / "demo-app.json"
+
+
+def seed_demo(container: Container) -> DemoInfo:
+    admin = container.roster_admin
+    issuer = container.settings.issuer
+    with container.db.platform() as uow:
+        existing = uow.districts.by_slug(DEMO_SLUG)
+    path = _demo_file(container)
+    if existing is not None and path.exists():
+        data = json.loads(path.read_text())
+        return DemoInfo(**{**data, "created": False})
+    district = existing or admin.create_district(DEMO_SLUG, DEMO_NAME, actor="demo")
+    now = utcnow()
+    schools = [
+        School(
+            district.id,
+            new_id("school"),
+            "Maplewood Elementary",
+            sourced_id="demo-sch-1",
+            synced_at=now,
+        ),
+        School(
+            district.id,
+            new_id("school"),
+            "Cedar Ridge Middle School",
+            sourced_id="demo-sch-2",
+            synced_at=now,
+        ),
+    ]
+    sections = [
+        Section(
+            district.id,
+            new_id("section"),
+            schools[0].id,
+            "Kindergarten - Room 4",
+            subject="Homeroom",
+            grade="KG",
+            sourced_id="demo-sec-1",
+            synced_at=now,
+        ),
+        Section(
+            district.id,
+            new_id("section"),
+            schools[0].id,
+            "Grade 2 Reading",
+            subject="Reading",
+            grade="02",
+            sourced_id="demo-sec-2",
+            synced_at=now,
+        ),
+        Section(
+            district.id,
+            new_id("section"),
+            schools[1].id,
+            "Grade 6 Math",
+            subject="Math",
+            grade="06",
+            sourced_id="demo-sec-3",
+            synced_at=now,
+        ),
+        Section(
+            district.id,
+            new_id("section"),
+            schools[1].id,
+            "Grade 7 Science",
+            subject="Science",
+            grade="07",
+            sourced_id="demo-sec-4",
+            synced_at=now,
+        ),
+    ]
+    with TenantScope(district.id), container.db.scoped() as uow:
+        for school in schools:
+            uow.schools.add(school)
+        for section in sections:
+            uow.sections.add(section)
+    teachers = [
+        admin.create_user(
+            DEMO_SLUG,
+            username="ms.rivera",
+            role=Role.TEACHER,
+            given_name="Elena",
+            family_name="Rivera",
+            email="ms.rivera@maplewood.example",
+            password=STAFF_PASSWORD,
+            school_ids=(schools[0].id,),
+            actor="demo",
+        ),
+        admin.create_user(
+            DEMO_SLUG,
+            username="mr.chen",
+            role=Role.TEACHER,
+            given_name="David",
+            family_name="Chen",
+            email="mr.chen@maplewood.example",
+            password=STAFF_PASSWORD,
+            school_ids=(schools[1].id,),
+            actor="demo",
+        ),
+    ]
+    admin.create_user(
+        DEMO_SLUG,
+        username="admin",
+        role=Role.DISTRICT_ADMIN,
+        given_name="Dana",
+        family_name="Admin",
+        email="admin@maplewood.example",
+        password=ADMIN_PASSWORD,
+        actor="demo",
+    )
+    grades = ["KG", "02", "06", "07"]
+    enrollments: list[Enrollment] = []
+    for n in range(40):
+        section = sections[n // 10]
+        student = admin.create_user(
+            DEMO_SLUG,
+            username=f"student{n + 1:02d}",
+            role=Role.STUDENT,
+            given_name=_FIRST[n % len(_FIRST)],
+            family_name=_LAST[n % len(_LAST)],
+            grade=grades[n // 10],
+            password=STUDENT_PASSWORD,
+            school_ids=(section.school_id,),
+            actor="demo",
+        )
+        enrollments.append(
+            Enrollment(district.id, new_id("enrollment"), section.id, student.id, Role.STUDENT)
+        )
+    for index, section in enumerate(sections):
+        teacher = teachers[index // 2]
+        enrollments.append(
+            Enrollment(district.id, new_id("enrollment"), section.id, teacher.id, Role.TEACHER)
+        )
+    with TenantScope(district.id), container.db.scoped() as uow:
+        for enrollment in enrollments:
+            uow.enrollments.add(enrollment)
+    redirect_uri = f"{issuer}/demo-app/callback"
+    new_app = container.apps.create_app(
+        "Demo Reader",
+        [redirect_uri],
+        post_logout_redirect_uris=[f"{issuer}/demo-app/"],
+        initiate_login_uri=f"{issuer}/demo-app/login",
+        actor="demo",
+    )
+    container.apps.connect(
+        district, new_app.app.id, field_groups=(FieldGroup.BASIC, FieldGroup.EMAIL), actor="demo"
+    )
+    assert new_app.client_secret is not None
+    info = DemoInfo(
+        district_slug=DEMO_SLUG,
+        district_id=district.id,
+        app_client_id=new_app.app.id,
+        app_client_secret=new_app.client_secret,
+        app_redirect_uri=redirect_uri,
+        student_username="student01",
+        student_password=STUDENT_PASSWORD,
+        teacher_username="ms.rivera",
+        teacher_password=STAFF_PASSWORD,
+        admin_username="admin",
+        admin_password=ADMIN_PASSWORD,
+        created=True,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        data = asdict(info)
+        data.pop("created")
+        json.dump(data, fh, indent=2)
+    return info

@@ -1,0 +1,1 @@
+"""Identity: accounts, passwords, badges, upstream IdP federation, portal sessions."""

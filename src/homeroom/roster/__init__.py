@@ -1,0 +1,1 @@
+"""Rostering: districts, schools, sections, enrollments and users."""

@@ -1,0 +1,1 @@
+"""District ↔ app connections: which apps a district uses and what each may see."""

@@ -1,0 +1,169 @@
+"""The SQL engine and its two kinds of transaction: tenant-scoped and platform.
+
+Tenant lock on PostgreSQL: every tenant table has ENABLE + FORCE ROW LEVEL SECURITY and a
+policy comparing ``district_id`` with ``current_setting('homeroom.district_id', true)``. A
+tenant transaction sets that value with ``set_config(..., is_local => true)``, which is the
+function form of ``SET LOCAL``: it ends with the transaction, so a pooled connection handed
+to the next request carries no district (an empty setting matches no row). Platform
+transactions never set it, so they see no tenant rows at all on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.pool import NullPool, QueuePool
+
+from homeroom.errors import ServiceUnavailable
+from homeroom.storage.sql.uow import UnitOfWork
+from homeroom.tenancy import require_district
+
+__all__ = ["SET_DISTRICT_SQL", "Database"]
+
+SET_DISTRICT_SQL = text("SELECT set_config('homeroom.district_id', :district_id, true)")
+
+
+class Database:
+    """Owns the engine; hands out units of work. Only ``storage`` touches the driver."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 0,
+        pool_timeout_s: float = 2.0,
+        statement_timeout_ms: int = 5000,
+    ) -> None:
+        self.url = url
+        self.is_postgres = url.startswith("postgresql")
+        self.engine = _make_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout_s=pool_timeout_s,
+            statement_timeout_ms=statement_timeout_ms,
+        )
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except PoolTimeout as exc:
+            raise ServiceUnavailable("database pool exhausted", retry_after=1) from exc
+        except OperationalError as exc:
+            if exc.connection_invalidated or _is_connect_error(exc):
+                raise ServiceUnavailable("database unavailable", retry_after=2) from exc
+            raise
+
+    @contextmanager
+    def scoped(self) -> Iterator[UnitOfWork]:
+        """A transaction narrowed to the current ``TenantScope`` (required)."""
+        district_id = require_district()
+        with self._begin() as conn:
+            if self.is_postgres:
+                conn.execute(SET_DISTRICT_SQL, {"district_id": district_id})
+            yield UnitOfWork(conn, district_id)
+
+    @contextmanager
+    def platform(self) -> Iterator[UnitOfWork]:
+        """A transaction over global tables only (districts, apps); tenant repos refuse."""
+        with self._begin() as conn:
+            yield UnitOfWork(conn, None)
+
+    def ping(self) -> None:
+        """Raise ``ServiceUnavailable`` unless a trivial query succeeds."""
+        with self._begin() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def pool_status(self) -> dict[str, int]:
+        pool = self.engine.pool
+        if isinstance(pool, QueuePool):
+            return {"size": pool.size(), "checked_out": pool.checkedout()}
+        return {"size": 0, "checked_out": 0}
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _is_connect_error(exc: OperationalError) -> bool:
+    message = str(exc.orig).lower()
+    return any(
+        word in message
+        for word in ("connection", "terminating", "server closed", "could not connect")
+    )
+
+
+def _make_engine(
+    url: str,
+    *,
+    pool_size: int,
+    max_overflow: int,
+    pool_timeout_s: float,
+    statement_timeout_ms: int,
+) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            poolclass=NullPool if path == ":memory:" else QueuePool,
+            pool_size=pool_size,
+            max_overflow=max_overflow + 10,
+            pool_timeout=pool_timeout_s,
+            connect_args={"check_same_thread": False, "timeout": 10},
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        # pysqlite's own transaction handling is broken for SAVEPOINT/BEGIN; take it over.
+        @event.listens_for(engine, "connect")
+        def _no_pysqlite_begin(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    options = f"-c statement_timeout={statement_timeout_ms}"
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout_s,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={"connect_timeout": 3, "options": options},
+    )
+
+
+def wait_for(db: Database, timeout_s: float = 10.0) -> None:
+    """Block until the database answers (used at start-up and by tests)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            db.ping()
+            return
+        except ServiceUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

@@ -1,0 +1,1 @@
+"""Alembic migrations. Run with ``homeroom migrate`` (as the owner role on PostgreSQL)."""

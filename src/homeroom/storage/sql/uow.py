@@ -1,0 +1,59 @@
+"""A unit of work: one transaction, with the repositories it may use.
+
+Tenant repositories exist only when the unit of work has a district; asking for one in a
+platform transaction raises ``TenantScopeError`` (loud, never "all districts").
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from sqlalchemy.engine import Connection as SqlConnection
+
+from homeroom.storage.sql import repos
+
+__all__ = ["UnitOfWork"]
+
+
+class UnitOfWork:
+    def __init__(self, conn: SqlConnection, district_id: str | None) -> None:
+        self.conn = conn
+        self.district_id = district_id
+
+    # global
+    @cached_property
+    def districts(self) -> repos.SqlDistricts:
+        return repos.SqlDistricts(self.conn)
+
+    @cached_property
+    def apps(self) -> repos.SqlApps:
+        return repos.SqlApps(self.conn)
+
+    @cached_property
+    def platform_audit(self) -> repos.SqlPlatformAuditLog:
+        return repos.SqlPlatformAuditLog(self.conn)
+
+    # tenant
+    @cached_property
+    def schools(self) -> repos.SqlSchools:
+        return repos.SqlSchools(self.conn, self.district_id)
+
+    @cached_property
+    def users(self) -> repos.SqlUsers:
+        return repos.SqlUsers(self.conn, self.district_id)
+
+    @cached_property
+    def sections(self) -> repos.SqlSections:
+        return repos.SqlSections(self.conn, self.district_id)
+
+    @cached_property
+    def enrollments(self) -> repos.SqlEnrollments:
+        return repos.SqlEnrollments(self.conn, self.district_id)
+
+    @cached_property
+    def connections(self) -> repos.SqlConnections:
+        return repos.SqlConnections(self.conn, self.district_id)
+
+    @cached_property
+    def audit(self) -> repos.SqlAuditLog:
+        return repos.SqlAuditLog(self.conn, self.district_id)

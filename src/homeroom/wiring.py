@@ -1,0 +1,57 @@
+"""Composition root: builds every service from the settings. CLI and web both use it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from homeroom.config import Settings
+from homeroom.identity.passwords import PasswordHasher
+from homeroom.roster.admin import RosterAdmin
+from homeroom.secrets import DataDirSecrets, SecretSource
+from homeroom.sharing.registry import AppRegistry
+from homeroom.storage.kv import KV, open_kv
+from homeroom.storage.sql import Database
+
+__all__ = ["Container", "build"]
+
+
+@dataclass
+class Container:
+    settings: Settings
+    db: Database
+    kv: KV
+    secrets: SecretSource
+    passwords: PasswordHasher = field(default_factory=PasswordHasher)
+
+    @cached_property
+    def roster_admin(self) -> RosterAdmin:
+        return RosterAdmin(self.db, self.passwords)
+
+    @cached_property
+    def client_secret_key(self) -> bytes:
+        return self.secrets.get_or_create("client-secret-hmac-key")
+
+    @cached_property
+    def apps(self) -> AppRegistry:
+        return AppRegistry(self.db, self.client_secret_key)
+
+    def close(self) -> None:
+        self.db.dispose()
+        self.kv.close()
+
+
+def build(settings: Settings) -> Container:
+    db = Database(
+        settings.sql_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_max_overflow,
+        pool_timeout_s=settings.db_pool_timeout_s,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
+    return Container(
+        settings=settings,
+        db=db,
+        kv=open_kv(settings.redis_url, settings.kv_timeout_s),
+        secrets=DataDirSecrets(settings.data_dir / "secrets"),
+    )

@@ -1,0 +1,227 @@
+"""The repository contract, run on SQLite and PostgreSQL (as the application role)."""
+
+from __future__ import annotations
+
+import pytest
+
+from homeroom.audit.models import AuditEvent
+from homeroom.errors import Conflict, NotFound, TenantScopeError
+from homeroom.ids import new_id
+from homeroom.roster.models import District, Enrollment, Role, School, Section, User
+from homeroom.sharing.models import App, Connection, FieldGroup, ScopeMode
+from homeroom.storage.sql import Database
+from homeroom.storage.sql.types import utcnow
+from homeroom.tenancy import TenantScope
+
+
+def make_district(db: Database, slug: str) -> District:
+    d = District(new_id("district"), slug, slug.title(), {"login_methods": ["password"]}, utcnow())
+    with db.platform() as uow:
+        uow.districts.add(d)
+    return d
+
+
+def make_user(district: District, username: str, role: Role = Role.STUDENT, **kw: object) -> User:
+    return User(district.id, new_id("user"), role, username, username.title(), "Test", **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def two(db: Database) -> tuple[District, District]:
+    return make_district(db, "alpha"), make_district(db, "beta")
+
+
+def test_districts_add_get_by_slug(db: Database) -> None:
+    d = make_district(db, "springfield")
+    with db.platform() as uow:
+        assert uow.districts.get(d.id) == d
+        assert uow.districts.by_slug("springfield") == d
+        assert uow.districts.by_slug("shelbyville") is None
+        assert [x.slug for x in uow.districts.list()] == ["springfield"]
+        uow.districts.update_settings(d.id, {"login_methods": ["badge"]})
+        assert uow.districts.get(d.id).settings == {"login_methods": ["badge"]}
+        with pytest.raises(NotFound):
+            uow.districts.get(new_id("district"))
+
+
+def test_district_slug_is_unique(db: Database) -> None:
+    make_district(db, "dup")
+    with pytest.raises(Conflict):
+        make_district(db, "dup")
+
+
+def test_users_roundtrip_with_schools(db: Database, two: tuple[District, District]) -> None:
+    a, _ = two
+    school = School(a.id, new_id("school"), "North Elementary", sourced_id="s1")
+    user = make_user(a, "ava", email="ava@example.org", grade="03", school_ids=(school.id,))
+    with TenantScope(a.id), db.scoped() as uow:
+        uow.schools.add(school)
+        uow.users.add(user, password_hash="hash-1")
+    with TenantScope(a.id), db.scoped() as uow:
+        assert uow.users.get(user.id) == user
+        assert uow.users.by_username("ava") == user
+        assert uow.users.by_username("nobody") is None
+        assert uow.users.password_hash(user.id) == "hash-1"
+        uow.users.set_password_hash(user.id, "hash-2")
+        assert uow.users.password_hash(user.id) == "hash-2"
+        assert uow.schools.get(school.id) == school
+        assert uow.schools.count() == 1
+
+
+def test_username_unique_per_district_not_globally(
+    db: Database, two: tuple[District, District]
+) -> None:
+    a, b = two
+    with TenantScope(a.id), db.scoped() as uow:
+        uow.users.add(make_user(a, "sam"))
+    with TenantScope(b.id), db.scoped() as uow:
+        uow.users.add(make_user(b, "sam"))  # same name, other district: fine
+    with TenantScope(a.id), db.scoped() as uow, pytest.raises(Conflict):
+        uow.users.add(make_user(a, "sam"))
+
+
+def test_users_list_paging_and_role_filter(db: Database, two: tuple[District, District]) -> None:
+    a, _ = two
+    users = [make_user(a, f"s{i:02d}") for i in range(7)] + [make_user(a, "t1", Role.TEACHER)]
+    with TenantScope(a.id), db.scoped() as uow:
+        for u in users:
+            uow.users.add(u)
+    with TenantScope(a.id), db.scoped() as uow:
+        assert uow.users.count() == 8
+        assert uow.users.count(role=Role.TEACHER) == 1
+        first = uow.users.list(role=Role.STUDENT, limit=4)
+        rest = uow.users.list(role=Role.STUDENT, limit=4, after=first[-1].id)
+        ids = [u.id for u in first + rest]
+        assert ids == sorted(u.id for u in users if u.role is Role.STUDENT)
+        uow.users.delete(users[0].id)
+        assert uow.users.count() == 7
+        with pytest.raises(NotFound):
+            uow.users.delete(users[0].id)
+
+
+def test_sections_and_enrollments(db: Database, two: tuple[District, District]) -> None:
+    a, _ = two
+    school = School(a.id, new_id("school"), "North")
+    section = Section(a.id, new_id("section"), school.id, "Math 3", subject="Math", grade="03")
+    student, teacher = make_user(a, "kid"), make_user(a, "teach", Role.TEACHER)
+    with TenantScope(a.id), db.scoped() as uow:
+        uow.schools.add(school)
+        uow.sections.add(section)
+        uow.users.add(student)
+        uow.users.add(teacher)
+        e1 = Enrollment(a.id, new_id("enrollment"), section.id, student.id, Role.STUDENT)
+        e2 = Enrollment(a.id, new_id("enrollment"), section.id, teacher.id, Role.TEACHER)
+        uow.enrollments.add(e1)
+        uow.enrollments.add(e2)
+    with TenantScope(a.id), db.scoped() as uow:
+        assert uow.sections.get(section.id) == section
+        assert uow.sections.list() == [section]
+        assert sorted(e.id for e in uow.enrollments.for_section(section.id)) == sorted(
+            [e1.id, e2.id]
+        )
+        assert uow.enrollments.for_user(student.id) == [e1]
+
+
+def test_enrollment_to_missing_section_is_refused(
+    db: Database, two: tuple[District, District]
+) -> None:
+    a, _ = two
+    student = make_user(a, "kid")
+    with TenantScope(a.id), db.scoped() as uow:
+        uow.users.add(student)
+        with pytest.raises(Conflict):
+            uow.enrollments.add(
+                Enrollment(a.id, new_id("enrollment"), new_id("section"), student.id, Role.STUDENT)
+            )
+
+
+def test_apps_and_connections(db: Database, two: tuple[District, District]) -> None:
+    a, b = two
+    app = App(
+        new_id("app"),
+        "Reader",
+        False,
+        "client_secret_basic",
+        ("https://r.example/cb",),
+        client_secret_hash="h",
+    )
+    with db.platform() as uow:
+        uow.apps.add(app)
+        got = uow.apps.get(app.id)
+        assert got.redirect_uris == app.redirect_uris and got.name == "Reader"
+        assert uow.apps.find(new_id("app")) is None
+        uow.apps.set_secret_hash(app.id, "h2")
+        assert uow.apps.get(app.id).client_secret_hash == "h2"
+    conn = Connection(
+        a.id,
+        app.id,
+        scope_mode=ScopeMode.SCHOOLS,
+        school_ids=("sch_x",),
+        field_groups=(FieldGroup.BASIC, FieldGroup.EMAIL),
+    )
+    with TenantScope(a.id), db.scoped() as uow:
+        uow.connections.put(conn)
+        uow.connections.put(Connection(a.id, app.id, status="paused"))  # upsert
+    with TenantScope(a.id), db.scoped() as uow:
+        assert uow.connections.get(app.id).status == "paused"
+        assert len(uow.connections.list()) == 1
+    with TenantScope(b.id), db.scoped() as uow:
+        assert uow.connections.find(app.id) is None
+        with pytest.raises(NotFound):
+            uow.connections.delete(app.id)
+    with TenantScope(a.id), db.scoped() as uow:
+        uow.connections.delete(app.id)
+        assert uow.connections.list() == []
+
+
+def test_audit_append_and_list(db: Database, two: tuple[District, District]) -> None:
+    a, b = two
+    with TenantScope(a.id), db.scoped() as uow:
+        first = uow.audit.append(AuditEvent(actor="admin", action="user.create"))
+        uow.audit.append(AuditEvent(actor="admin", action="badge.void", detail={"n": 1}))
+    with TenantScope(a.id), db.scoped() as uow:
+        events = uow.audit.list()
+        assert [e.action for e in events] == ["user.create", "badge.void"]
+        assert events[0].id == first.id and events[0].district_id == a.id
+        assert [e.action for e in uow.audit.list(action="badge.void")] == ["badge.void"]
+    with TenantScope(b.id), db.scoped() as uow:
+        assert uow.audit.list() == []
+
+
+def test_tenant_repos_refuse_platform_transactions(db: Database) -> None:
+    with db.platform() as uow, pytest.raises(TenantScopeError):
+        uow.users.count()
+
+
+def test_scoped_requires_a_scope(db: Database) -> None:
+    with pytest.raises(TenantScopeError), db.scoped():
+        pass
+
+
+def test_repos_never_cross_districts(db: Database, two: tuple[District, District]) -> None:
+    """The same calls made in B's scope with A's ids find nothing and change nothing."""
+    a, b = two
+    school = School(a.id, new_id("school"), "North")
+    user = make_user(a, "ava", school_ids=(school.id,))
+    section = Section(a.id, new_id("section"), school.id, "Art")
+    with TenantScope(a.id), db.scoped() as uow:
+        uow.schools.add(school)
+        uow.users.add(user, "hash")
+        uow.sections.add(section)
+    with TenantScope(b.id), db.scoped() as uow:
+        with pytest.raises(NotFound):
+            uow.users.get(user.id)
+        with pytest.raises(NotFound):
+            uow.schools.get(school.id)
+        with pytest.raises(NotFound):
+            uow.sections.get(section.id)
+        with pytest.raises(NotFound):
+            uow.users.set_password_hash(user.id, "stolen")
+        with pytest.raises(NotFound):
+            uow.users.delete(user.id)
+        assert uow.users.by_username("ava") is None
+        assert uow.users.password_hash(user.id) is None
+        assert uow.users.count() == 0 and uow.users.list() == []
+        assert uow.schools.count() == 0 and uow.sections.count() == 0
+        assert uow.enrollments.for_user(user.id) == []
+    with TenantScope(a.id), db.scoped() as uow:
+        assert uow.users.password_hash(user.id) == "hash"
