@@ -20,7 +20,7 @@ from homeroom.storage.kv import KV, MemoryKV
 from homeroom.storage.kv.redis import RedisKV
 from homeroom.storage.sql import Database
 from homeroom.storage.sql.migrate import upgrade
-from homeroom.storage.sql.tables import metadata
+from homeroom.storage.sql.all_tables import metadata
 from homeroom.wiring import Container, build
 from tests.services import PgServer, required, start_postgres, start_redis
 

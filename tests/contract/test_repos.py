@@ -225,3 +225,16 @@ def test_repos_never_cross_districts(db: Database, two: tuple[District, District
         assert uow.enrollments.for_user(user.id) == []
     with TenantScope(a.id), db.scoped() as uow:
         assert uow.users.password_hash(user.id) == "hash"
+
+
+def test_every_tenant_table_keys_on_district_first() -> None:
+    """DESIGN: tenant tables carry district_id as the first primary-key column."""
+    from homeroom.storage.sql.all_tables import metadata, tenant_tables
+
+    tenant = tenant_tables()
+    assert tenant
+    for table in tenant:
+        assert list(table.primary_key.columns)[0].name == "district_id", table.name
+    for table in metadata.sorted_tables:
+        if "district_id" in table.c and not table.info.get("tenant"):
+            raise AssertionError(f"{table.name} has district_id but is not marked tenant")

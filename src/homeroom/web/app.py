@@ -25,6 +25,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     install_error_handlers(app)
+    # One line per domain: each web module exposes ``router`` (an APIRouter).
     app.include_router(health.router)
     app.add_middleware(RequestContextMiddleware)
     return app

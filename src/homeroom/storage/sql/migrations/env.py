@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from homeroom.storage.sql.tables import metadata
+from homeroom.storage.sql.all_tables import metadata
 
 config = context.config
 

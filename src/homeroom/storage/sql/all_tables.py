@@ -1,0 +1,10 @@
+"""Import every table module so that ``metadata`` knows the whole schema.
+
+Each domain keeps its tables in ``storage/sql/tables_<domain>.py`` (on the shared
+``metadata`` from ``tables.py``) and adds one import line here.
+"""
+
+from homeroom.storage.sql import tables
+from homeroom.storage.sql.tables import metadata, tenant_tables
+
+__all__ = ["metadata", "tables", "tenant_tables"]
