@@ -19,8 +19,8 @@ from homeroom.config import Settings, load_settings
 from homeroom.storage.kv import KV, MemoryKV
 from homeroom.storage.kv.redis import RedisKV
 from homeroom.storage.sql import Database
-from homeroom.storage.sql.migrate import upgrade
 from homeroom.storage.sql.all_tables import metadata
+from homeroom.storage.sql.migrate import upgrade
 from homeroom.wiring import Container, build
 from tests.services import PgServer, required, start_postgres, start_redis
 

@@ -7,11 +7,13 @@ from functools import cached_property
 
 from homeroom.config import Settings
 from homeroom.identity.passwords import PasswordHasher
+from homeroom.identity.sessions import SessionStore
 from homeroom.roster.admin import RosterAdmin
 from homeroom.secrets import DataDirSecrets, SecretSource
 from homeroom.sharing.registry import AppRegistry
 from homeroom.storage.kv import KV, open_kv
 from homeroom.storage.sql import Database
+from homeroom.web.session_cookie import SessionCookie
 
 __all__ = ["Container", "build"]
 
@@ -35,6 +37,23 @@ class Container:
     @cached_property
     def apps(self) -> AppRegistry:
         return AppRegistry(self.db, self.client_secret_key)
+
+    @cached_property
+    def sessions(self) -> SessionStore:
+        return SessionStore(
+            self.kv,
+            idle_timeout_s=self.settings.session_idle_timeout_s,
+            absolute_timeout_s=self.settings.session_absolute_timeout_s,
+        )
+
+    @cached_property
+    def session_cookie(self) -> SessionCookie:
+        insecure_ok = self.settings.issuer.startswith(("http://127.0.0.1", "http://localhost"))
+        return SessionCookie(
+            [self.secrets.get_or_create("session-cookie-key")],
+            secure=not insecure_ok,
+            max_age_s=self.settings.session_absolute_timeout_s,
+        )
 
     def close(self) -> None:
         self.db.dispose()

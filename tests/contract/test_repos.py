@@ -234,7 +234,7 @@ def test_every_tenant_table_keys_on_district_first() -> None:
     tenant = tenant_tables()
     assert tenant
     for table in tenant:
-        assert list(table.primary_key.columns)[0].name == "district_id", table.name
+        assert next(iter(table.primary_key.columns)).name == "district_id", table.name
     for table in metadata.sorted_tables:
         if "district_id" in table.c and not table.info.get("tenant"):
             raise AssertionError(f"{table.name} has district_id but is not marked tenant")

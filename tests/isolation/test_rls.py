@@ -21,9 +21,9 @@ from sqlalchemy.engine import Connection
 
 from homeroom.ids import new_id
 from homeroom.storage.sql import Database
+from homeroom.storage.sql.all_tables import tenant_tables
 from homeroom.storage.sql.engine import SET_DISTRICT_SQL
 from homeroom.storage.sql.migrate import upgrade
-from homeroom.storage.sql.all_tables import tenant_tables
 from tests.conftest import SqlTarget
 from tests.services import PgServer
 

@@ -1,0 +1,102 @@
+"""Portal sessions: one sign-in, shared by the portal and the OpenID Provider.
+
+A session lives in the KV store under ``sess:<id>`` (so every worker and host sees it and
+logout ends it everywhere); the browser holds only a signed cookie naming it. Sessions end
+at the idle timeout (refreshed on use) or the absolute timeout, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+
+from homeroom.storage.kv import KV
+
+__all__ = ["Session", "SessionStore"]
+
+_PREFIX = "sess:"
+_USER_PREFIX = "usess:"
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """Who signed in, to which district, how and when (``auth_time`` for OIDC ``max_age``)."""
+
+    id: str
+    district_id: str
+    user_id: str
+    auth_method: str  # "password", "badge", "upstream"
+    auth_time: int  # epoch seconds
+    expires_at: int  # absolute end, epoch seconds
+    apps: tuple[str, ...] = field(default=())  # client_ids that received tokens (logout fan-out)
+
+
+class SessionStore:
+    def __init__(self, kv: KV, idle_timeout_s: int = 3600, absolute_timeout_s: int = 43200):
+        self.kv = kv
+        self.idle = idle_timeout_s
+        self.absolute = absolute_timeout_s
+
+    def _ttl(self, session: Session, now: float) -> float:
+        return max(1.0, min(self.idle, session.expires_at - now))
+
+    def _save(self, session: Session, now: float) -> None:
+        data = asdict(session)
+        data["apps"] = list(session.apps)
+        self.kv.set(_PREFIX + session.id, json.dumps(data).encode(), ttl_s=self._ttl(session, now))
+
+    def start(self, district_id: str, user_id: str, auth_method: str) -> Session:
+        now = time.time()
+        session = Session(
+            id=secrets.token_urlsafe(32),
+            district_id=district_id,
+            user_id=user_id,
+            auth_method=auth_method,
+            auth_time=int(now),
+            expires_at=int(now + self.absolute),
+        )
+        self._save(session, now)
+        # Index per user so that "sign out everywhere" and account lock can find sessions.
+        self.kv.set(
+            f"{_USER_PREFIX}{district_id}:{user_id}:{session.id}", b"1", ttl_s=self.absolute
+        )
+        return session
+
+    def get(self, session_id: str, *, touch: bool = True) -> Session | None:
+        """The live session, refreshing its idle timeout; None when ended or expired."""
+        if not session_id or len(session_id) > 128:
+            return None
+        raw = self.kv.get(_PREFIX + session_id)
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        data["apps"] = tuple(data.get("apps", ()))
+        session = Session(**data)
+        now = time.time()
+        if session.expires_at <= now:
+            self.kv.delete(_PREFIX + session_id)
+            return None
+        if touch:
+            self._save(session, now)
+        return session
+
+    def add_app(self, session: Session, client_id: str) -> Session:
+        """Remember that an app got tokens from this session (for back-channel logout)."""
+        if client_id in session.apps:
+            return session
+        updated = Session(**{**asdict(session), "apps": (*session.apps, client_id)})
+        self._save(updated, time.time())
+        return updated
+
+    def end(self, session_id: str) -> Session | None:
+        """End a session everywhere; returns what it was (for logout fan-out)."""
+        raw = self.kv.pop(_PREFIX + session_id)
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        data["apps"] = tuple(data.get("apps", ()))
+        session = Session(**data)
+        self.kv.delete(f"{_USER_PREFIX}{session.district_id}:{session.user_id}:{session.id}")
+        return session
