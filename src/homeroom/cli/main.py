@@ -94,6 +94,7 @@ def serve(
     if state.config is not None:
         os.environ["HOMEROOM_CONFIG"] = str(state.config)
     n = workers or settings.workers
+    _preflight_pool_budget(settings, n)
     if n > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         metrics_dir = settings.data_dir / "metrics"
         metrics_dir.mkdir(parents=True, exist_ok=True)
@@ -111,6 +112,20 @@ def serve(
         proxy_headers=True,
         timeout_keep_alive=30,
     )
+
+
+def _preflight_pool_budget(settings: Settings, workers: int) -> None:
+    """Refuse to start when the pools would exceed the database's connection limit."""
+    from homeroom.ops.capacity import check_pool_budget, server_max_connections
+    from homeroom.storage.sql import Database
+
+    db = Database(settings.sql_url, pool_size=1, connect_timeout_s=settings.db_connect_timeout_s)
+    try:
+        server_max = server_max_connections(settings, db)
+    finally:
+        db.dispose()  # the workers open their own pools
+    if server_max is not None:
+        check_pool_budget(settings, workers, server_max)
 
 
 @app.command()
