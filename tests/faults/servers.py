@@ -139,7 +139,8 @@ class RedisServer:
 class HomeroomServer:
     """``uvicorn homeroom.web.app:from_env`` in a child process: the real server."""
 
-    def __init__(self, tmp: Path, **settings: object) -> None:
+    def __init__(self, tmp: Path, workers: int = 1, **settings: object) -> None:
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp / "homeroom-server.log"
@@ -155,6 +156,10 @@ class HomeroomServer:
             }
         )
         env.update({f"HOMEROOM_{k.upper()}": str(v) for k, v in settings.items()})
+        if workers > 1:  # what `homeroom serve --workers N` does
+            self.metrics_dir = tmp / "metrics"
+            self.metrics_dir.mkdir(exist_ok=True)
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir)
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -174,6 +179,8 @@ class HomeroomServer:
                     "--log-level",
                     "warning",
                     "--no-access-log",
+                    "--workers",
+                    str(self.workers),
                 ],
                 env=self.env,
                 stdout=log,
