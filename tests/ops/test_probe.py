@@ -121,3 +121,16 @@ def test_cli_refuses_missing_credentials(capsys: pytest.CaptureFixture[str]) -> 
         main(["probe", "--url", "http://127.0.0.1:1"])
     assert exited.value.code == 2
     assert "missing" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sql_backend", ["sqlite"])
+def test_demo_option_reads_what_homeroom_demo_writes(container: Container) -> None:
+    from homeroom.cli.probe import _demo_config
+    from homeroom.demo import seed_demo
+
+    info = seed_demo(container)
+    values = _demo_config(container.settings.data_dir)
+    assert values["client_id"] == info.app_client_id
+    assert values["redirect_uri"] == info.app_redirect_uri
+    assert values["username"] == info.student_username and values["password"]
+    assert values["district"] == "maplewood" and values["client_secret"]

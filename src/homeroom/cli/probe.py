@@ -32,7 +32,7 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
-def _demo_config(url: str, data_dir: Path) -> dict[str, str]:
+def _demo_config(data_dir: Path) -> dict[str, str]:
     path = data_dir / "demo-app.json"
     try:
         data = json.loads(path.read_text())
@@ -109,7 +109,8 @@ def probe(
         "redirect_uri": redirect_uri,
     }
     if demo:
-        values = {k: v or _demo_config(url, data_dir)[k] for k, v in values.items()}
+        demo_values = _demo_config(data_dir)
+        values = {k: v or demo_values[k] for k, v in values.items()}
     required = ("district", "username", "password", "client_id", "redirect_uri")
     missing = [k for k in required if not values[k]]
     if missing:
