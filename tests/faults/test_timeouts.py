@@ -7,9 +7,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from homeroom.errors import ServiceUnavailable
+from homeroom.ops.ratelimit import RateLimiter
 from homeroom.storage.kv import open_kv
 from homeroom.storage.sql import Database
 from tests.conftest import SqlTarget
@@ -25,11 +27,24 @@ def silent_peer() -> Iterator[BlackHole]:
 
 def test_redis_that_never_answers_times_out(silent_peer: BlackHole) -> None:
     kv = open_kv(f"redis://127.0.0.1:{silent_peer.port}/0", timeout_s=0.3)
+    labels = {"backend": "redis", "op": "get"}
+    errors_before = REGISTRY.get_sample_value("homeroom_kv_errors_total", labels) or 0
     started = time.monotonic()
     with pytest.raises(ServiceUnavailable):
         kv.get("sess:x")
     assert time.monotonic() - started < 5
+    assert REGISTRY.get_sample_value("homeroom_kv_errors_total", labels) == errors_before + 1
     kv.close()
+
+
+def test_rate_limiter_on_a_silent_redis_fails_fast(silent_peer: BlackHole) -> None:
+    limiter = RateLimiter(
+        {"account": "10/minute"}, redis_url=f"redis://127.0.0.1:{silent_peer.port}/0", timeout_s=0.3
+    )
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable, match="rate-limit store"):
+        limiter.check("account", "maplewood:student01")
+    assert time.monotonic() - started < 5  # a sign-in is refused fast, not hung
 
 
 def test_database_that_never_answers_times_out_on_connect(silent_peer: BlackHole) -> None:

@@ -116,6 +116,20 @@ def test_cli_exits_non_zero_naming_the_step(
     assert "homeroom_probe_step_success" in textfile.read_text()
 
 
+def test_cli_continuous_mode_runs_until_max_runs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROBE_PASSWORD", "x")
+    args = ["probe", "--url", f"http://127.0.0.1:{free_port()}", "--district", "d"]
+    args += ["--username", "u", "--client-id", "c", "--redirect-uri", "http://a/cb", "--json"]
+    args += ["--interval", "0.01", "--max-runs", "3", "--timeout", "2"]
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and all(json.loads(x)["failed_step"] == "discovery" for x in lines)
+
+
 def test_cli_refuses_missing_credentials(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["probe", "--url", "http://127.0.0.1:1"])
