@@ -52,3 +52,19 @@ def test_serve_refuses_an_oversized_pool(tmp_path: Path, monkeypatch: pytest.Mon
     result = CliRunner().invoke(app, ["serve", "--workers", "2"])
     assert isinstance(result.exception, ConfigError)
     assert "database pool too large" in str(result.exception)
+
+
+def test_serve_warns_and_goes_on_when_the_database_cannot_be_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from homeroom.cli.main import _preflight_pool_budget
+    from tests.services import free_port
+
+    settings = load_settings(
+        env={},
+        data_dir=str(tmp_path),
+        database_url=f"postgresql://nobody:pw@127.0.0.1:{free_port()}/x",
+        db_connect_timeout_s=1,
+    )
+    _preflight_pool_budget(settings, workers=2)  # no exception: /readyz gates traffic
+    assert "connection budget not checked" in capsys.readouterr().err

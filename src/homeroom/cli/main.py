@@ -124,6 +124,10 @@ def _preflight_pool_budget(settings: Settings, workers: int) -> None:
     db = Database(settings.sql_url, pool_size=1, connect_timeout_s=settings.db_connect_timeout_s)
     try:
         server_max = server_max_connections(settings, db)
+    except ServiceUnavailable as exc:
+        # Start anyway: /readyz keeps the workers out of rotation until the database answers.
+        err.print(f"warning: connection budget not checked: {exc}", markup=False)
+        return
     finally:
         db.dispose()  # the workers open their own pools
     if server_max is not None:

@@ -57,6 +57,7 @@ class Decision:
         return max(1, math.ceil(self.reset_at - time.time()))
 
     def headers(self) -> dict[str, str]:
+        """``X-RateLimit-Reset`` is in seconds from now (as in the IETF RateLimit draft)."""
         headers = {
             "X-RateLimit-Limit": str(self.limit),
             "X-RateLimit-Remaining": str(self.remaining),
