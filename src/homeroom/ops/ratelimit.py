@@ -13,6 +13,14 @@ Categories and their defaults (settings ``rate_limit_<category>``, ``;`` joins l
 
 Keys are hashed before they reach the store: no usernames or addresses in Redis.
 
+Use from a domain service (the container holds one limiter, ``container.rate_limiter``)::
+
+    limiter.check("account", f"{district_id}:{username}")   # raises RateLimited (429)
+    ...password ok...
+    limiter.clear("account", f"{district_id}:{username}")   # forget failures on success
+
+or on a route: ``dependencies=[Depends(rate_limit("ip"))]`` (``homeroom.web.ratelimit``).
+
 Failure mode, on purpose: when Redis is unreachable the limiter *fails closed and fast*:
 :meth:`RateLimiter.hit` raises :class:`ServiceUnavailable` within the Redis socket timeout,
 so the request gets 503 + Retry-After. Sign-in needs Redis anyway (sessions, codes), so
