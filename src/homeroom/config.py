@@ -47,8 +47,23 @@ class Settings(BaseModel):
     db_pool_max_overflow: int = Field(0, ge=0, le=200)
     db_pool_timeout_s: float = Field(2.0, gt=0)
     db_statement_timeout_ms: int = Field(5000, ge=0)
+    db_connect_timeout_s: int = Field(3, ge=1, le=60)
+    db_server_max_connections: int = Field(0, ge=0)
+    """The database's ``max_connections``; 0 = ask the server at start (see ops/capacity)."""
+    db_reserved_connections: int = Field(10, ge=0)
+    """Connections kept free for migrations, admins and monitoring."""
+    db_app_hosts: int = Field(1, ge=1)
+    """How many hosts run Homeroom workers against this database (for the pool budget)."""
     kv_timeout_s: float = Field(0.5, gt=0)
     max_in_flight: int = Field(256, ge=1)
+    """Requests in flight per worker; beyond it, 503 + Retry-After before any work."""
+    shed_retry_after_s: int = Field(1, ge=1, le=120)
+    metrics_token: str = ""
+    """Bearer token for ``/metrics``; empty disables the endpoint (404)."""
+    rate_limits_enabled: bool = True
+    rate_limit_ip: str = "300/minute"
+    rate_limit_account: str = "10/minute;50/hour"
+    rate_limit_client: str = "3000/minute"
     session_idle_timeout_s: int = Field(3600, ge=60)
     session_absolute_timeout_s: int = Field(12 * 3600, ge=300)
 
@@ -57,6 +72,17 @@ class Settings(BaseModel):
     def _issuer_is_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")) or value.endswith("/"):
             raise ValueError("must be an http(s) URL without a trailing slash")
+        return value
+
+    @field_validator("rate_limit_ip", "rate_limit_account", "rate_limit_client")
+    @classmethod
+    def _rate_limit_syntax(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must look like '10/minute' or '10/minute;50/hour'") from None
         return value
 
     @property

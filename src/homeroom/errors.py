@@ -13,6 +13,7 @@ Anything that is not a ``HomeroomError`` is a bug and becomes a 500 plus a metri
     ├── InvalidInput              the caller sent something malformed
     ├── PermissionDenied          the caller may not do this
     ├── TenantScopeError          tenant data touched outside a TenantScope (a bug, 500)
+    ├── RateLimited               too many requests for an IP, account or client (429 + Retry-After)
     └── ServiceUnavailable        a dependency is down or overloaded (503 + Retry-After)
 
 Protocol errors (OAuth 2.0, OneRoster) have their own trees in their packages, one class per
@@ -28,6 +29,7 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "PermissionDenied",
+    "RateLimited",
     "ServiceUnavailable",
     "TenantScopeError",
 ]
@@ -59,6 +61,15 @@ class PermissionDenied(HomeroomError):
 
 class TenantScopeError(HomeroomError):
     """Tenant data was touched outside a TenantScope: always a programming error."""
+
+
+class RateLimited(HomeroomError):
+    """A rate limit was reached; ``headers`` carry Retry-After and the X-RateLimit-* trio."""
+
+    def __init__(self, message: str, retry_after: int, headers: dict[str, str]) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.headers = headers
 
 
 class ServiceUnavailable(HomeroomError):

@@ -8,6 +8,7 @@ from functools import cached_property
 from homeroom.config import Settings
 from homeroom.identity.passwords import PasswordHasher
 from homeroom.identity.sessions import SessionStore
+from homeroom.ops.ratelimit import RateLimiter
 from homeroom.roster.admin import RosterAdmin
 from homeroom.secrets import DataDirSecrets, SecretSource
 from homeroom.sharing.registry import AppRegistry
@@ -47,6 +48,10 @@ class Container:
         )
 
     @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        return RateLimiter.from_settings(self.settings)
+
+    @cached_property
     def session_cookie(self) -> SessionCookie:
         insecure_ok = self.settings.issuer.startswith(("http://127.0.0.1", "http://localhost"))
         return SessionCookie(
@@ -67,6 +72,7 @@ def build(settings: Settings) -> Container:
         max_overflow=settings.db_pool_max_overflow,
         pool_timeout_s=settings.db_pool_timeout_s,
         statement_timeout_ms=settings.db_statement_timeout_ms,
+        connect_timeout_s=settings.db_connect_timeout_s,
     )
     return Container(
         settings=settings,

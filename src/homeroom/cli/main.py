@@ -17,6 +17,7 @@ import click
 import typer
 from rich.console import Console
 
+from homeroom.cli.probe import probe_app
 from homeroom.config import Settings, load_settings
 from homeroom.errors import HomeroomError, ServiceUnavailable
 from homeroom.roster.models import Role
@@ -37,6 +38,7 @@ apps_app = typer.Typer(help="Register apps (OAuth clients) and connect them.", n
 app.add_typer(district_app, name="district")
 app.add_typer(user_app, name="user")
 app.add_typer(apps_app, name="app")
+app.add_typer(probe_app, name="probe")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -94,6 +96,7 @@ def serve(
     if state.config is not None:
         os.environ["HOMEROOM_CONFIG"] = str(state.config)
     n = workers or settings.workers
+    _preflight_pool_budget(settings, n)
     if n > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         metrics_dir = settings.data_dir / "metrics"
         metrics_dir.mkdir(parents=True, exist_ok=True)
@@ -111,6 +114,24 @@ def serve(
         proxy_headers=True,
         timeout_keep_alive=30,
     )
+
+
+def _preflight_pool_budget(settings: Settings, workers: int) -> None:
+    """Refuse to start when the pools would exceed the database's connection limit."""
+    from homeroom.ops.capacity import check_pool_budget, server_max_connections
+    from homeroom.storage.sql import Database
+
+    db = Database(settings.sql_url, pool_size=1, connect_timeout_s=settings.db_connect_timeout_s)
+    try:
+        server_max = server_max_connections(settings, db)
+    except ServiceUnavailable as exc:
+        # Start anyway: /readyz keeps the workers out of rotation until the database answers.
+        err.print(f"warning: connection budget not checked: {exc}", markup=False)
+        return
+    finally:
+        db.dispose()  # the workers open their own pools
+    if server_max is not None:
+        check_pool_budget(settings, workers, server_max)
 
 
 @app.command()

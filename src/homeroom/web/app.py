@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+
 from fastapi import FastAPI
 
 from homeroom import __version__
 from homeroom.config import Settings, load_settings
 from homeroom.ops.logging import configure_logging
-from homeroom.web import health
+from homeroom.ops.metrics import mark_worker_dead
+from homeroom.ops.shedding import InFlightLimiter
+from homeroom.web import health, metrics, status
 from homeroom.web.errors import install_error_handlers
 from homeroom.web.middleware import RequestContextMiddleware
 from homeroom.wiring import Container, build
@@ -27,7 +32,15 @@ def create_app(container: Container) -> FastAPI:
     install_error_handlers(app)
     # One line per domain: each web module exposes ``router`` (an APIRouter).
     app.include_router(health.router)
+    app.include_router(metrics.router)
+    app.include_router(status.router)
     app.add_middleware(RequestContextMiddleware)
+    # Added last = outermost: shed excess before routing, logging or any other work.
+    app.add_middleware(
+        InFlightLimiter,
+        max_in_flight=container.settings.max_in_flight,
+        retry_after_s=container.settings.shed_retry_after_s,
+    )
     return app
 
 
@@ -35,4 +48,5 @@ def from_env(settings: Settings | None = None) -> FastAPI:
     """Factory for uvicorn (``--factory``): settings from the environment."""
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_json)
+    atexit.register(mark_worker_dead, os.getpid())
     return create_app(build(settings))

@@ -11,6 +11,7 @@ from homeroom.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    RateLimited,
     ServiceUnavailable,
     TenantScopeError,
 )
@@ -35,6 +36,12 @@ def install_error_handlers(app: FastAPI) -> None:
                 {"error": "temporarily_unavailable", "request_id": request_id},
                 status_code=503,
                 headers={"Retry-After": str(exc.retry_after)},
+            )
+        if isinstance(exc, RateLimited):
+            return JSONResponse(
+                {"error": "rate_limited", "error_description": str(exc)},
+                status_code=429,
+                headers=exc.headers,
             )
         if isinstance(exc, TenantScopeError):
             SERVER_ERRORS.labels(kind="tenant_scope").inc()

@@ -75,7 +75,7 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = _route_of(scope)
             HTTP_REQUESTS.labels(route=route, status=str(status)).inc()
-            HTTP_SECONDS.labels(route=route).observe(elapsed)
+            HTTP_SECONDS.labels(route=route, status=str(status)).observe(elapsed)
             if status >= 500:
                 SERVER_ERRORS.labels(kind=f"http_{status}").inc()
             log.info(

@@ -7,14 +7,15 @@ Key prefixes (one namespace per purpose; tenant data always carries the district
 
 from homeroom.storage.kv.base import KV
 from homeroom.storage.kv.memory import MemoryKV
+from homeroom.storage.kv.metered import MeteredKV
 
-__all__ = ["KV", "MemoryKV", "open_kv"]
+__all__ = ["KV", "MemoryKV", "MeteredKV", "open_kv"]
 
 
 def open_kv(url: str, timeout_s: float = 0.5) -> KV:
-    """The in-process store for an empty URL, else Redis at ``url``."""
+    """The in-process store for an empty URL, else Redis at ``url``; both metered."""
     if not url:
-        return MemoryKV()
+        return MeteredKV(MemoryKV(), "memory")
     from homeroom.storage.kv.redis import RedisKV
 
-    return RedisKV(url, timeout_s=timeout_s)
+    return MeteredKV(RedisKV(url, timeout_s=timeout_s), "redis")

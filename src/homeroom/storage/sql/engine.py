@@ -6,6 +6,11 @@ tenant transaction sets that value with ``set_config(..., is_local => true)``, w
 function form of ``SET LOCAL``: it ends with the transaction, so a pooled connection handed
 to the next request carries no district (an empty setting matches no row). Platform
 transactions never set it, so they see no tenant rows at all on PostgreSQL.
+
+Bounded: a connection is obtained within ``pool_timeout_s`` (else 503), a new one connects
+within ``connect_timeout_s``, a statement runs at most ``statement_timeout_ms`` (server side),
+and TCP keepalives plus ``tcp_user_timeout`` end a connection to a vanished server. Each of
+these failures is a :class:`ServiceUnavailable` (503 + Retry-After), never a hang.
 """
 
 from __future__ import annotations
@@ -23,6 +28,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool, QueuePool
 
 from homeroom.errors import ServiceUnavailable
+from homeroom.ops.metrics import (
+    DB_POOL_IN_USE,
+    DB_POOL_SIZE,
+    DB_POOL_TIMEOUTS,
+    DB_POOL_WAIT_SECONDS,
+)
 from homeroom.storage.sql.uow import UnitOfWork
 from homeroom.tenancy import require_district
 
@@ -42,6 +53,7 @@ class Database:
         max_overflow: int = 0,
         pool_timeout_s: float = 2.0,
         statement_timeout_ms: int = 5000,
+        connect_timeout_s: int = 3,
     ) -> None:
         self.url = url
         self.is_postgres = url.startswith("postgresql")
@@ -51,18 +63,32 @@ class Database:
             max_overflow=max_overflow,
             pool_timeout_s=pool_timeout_s,
             statement_timeout_ms=statement_timeout_ms,
+            connect_timeout_s=connect_timeout_s,
         )
+        self._pool_capacity = 0
+        if isinstance(self.engine.pool, QueuePool):
+            self._pool_capacity = pool_size + max_overflow
+            DB_POOL_SIZE.inc(self._pool_capacity)
+        _instrument_pool(self.engine)
 
     @contextmanager
     def _begin(self) -> Iterator[Connection]:
         try:
-            with self.engine.begin() as conn:
+            started = time.perf_counter()
+            try:
+                conn = self.engine.connect()
+            finally:
+                DB_POOL_WAIT_SECONDS.observe(time.perf_counter() - started)
+            with conn, conn.begin():
                 yield conn
         except PoolTimeout as exc:
+            DB_POOL_TIMEOUTS.inc()
             raise ServiceUnavailable("database pool exhausted", retry_after=1) from exc
         except OperationalError as exc:
             if exc.connection_invalidated or _is_connect_error(exc):
                 raise ServiceUnavailable("database unavailable", retry_after=2) from exc
+            if _is_statement_timeout(exc):
+                raise ServiceUnavailable("database too slow", retry_after=2) from exc
             raise
 
     @contextmanager
@@ -93,6 +119,26 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._pool_capacity:
+            DB_POOL_SIZE.dec(self._pool_capacity)
+            self._pool_capacity = 0
+
+
+def _instrument_pool(engine: Engine) -> None:
+    """Connections in use, from pool events (checkin fires even for invalidated ones)."""
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(_dbapi: Any, _record: Any, _proxy: Any) -> None:
+        DB_POOL_IN_USE.inc()
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi: Any, _record: Any) -> None:
+        DB_POOL_IN_USE.dec()
+
+
+def _is_statement_timeout(exc: OperationalError) -> bool:
+    # SQLSTATE 57014 query_canceled: statement_timeout fired (the server is slow or blocked).
+    return getattr(exc.orig, "sqlstate", None) == "57014"
 
 
 def _is_connect_error(exc: OperationalError) -> bool:
@@ -110,6 +156,7 @@ def _make_engine(
     max_overflow: int,
     pool_timeout_s: float,
     statement_timeout_ms: int,
+    connect_timeout_s: int = 3,
 ) -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
@@ -152,7 +199,17 @@ def _make_engine(
         pool_timeout=pool_timeout_s,
         pool_pre_ping=True,
         pool_recycle=1800,
-        connect_args={"connect_timeout": 3, "options": options},
+        connect_args={
+            "connect_timeout": connect_timeout_s,
+            "options": options,
+            # A server that vanishes mid-query (host down, partition) ends the connection
+            # instead of holding a pooled connection and a worker thread forever.
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 3,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 20_000,
+        },
     )
 
 

@@ -1,0 +1,188 @@
+"""Rate limits per IP, per account and per client, on the ``limits`` library.
+
+Strategy: moving window (exact: no burst of 2x at a window edge, which a fixed window
+allows and which is exactly what a password-guessing script would use). Storage: in-process
+memory when ``redis_url`` is empty (one process only), else Redis so that every worker and
+host counts together.
+
+Categories and their defaults (settings ``rate_limit_<category>``, ``;`` joins limits):
+
+* ``ip``      every request from one address; stops floods and inefficient callers,
+* ``account`` sign-in attempts for one account; stops password guessing,
+* ``client``  calls by one OAuth client (token, userinfo, roster APIs).
+
+Keys are hashed before they reach the store: no usernames or addresses in Redis.
+
+Use from a domain service (the container holds one limiter, ``container.rate_limiter``)::
+
+    limiter.check("account", f"{district_id}:{username}")   # raises RateLimited (429)
+    ...password ok...
+    limiter.clear("account", f"{district_id}:{username}")   # forget failures on success
+
+or on a route: ``dependencies=[Depends(rate_limit("ip"))]`` (``homeroom.web.ratelimit``).
+
+Failure mode, on purpose: when Redis is unreachable the limiter *fails closed and fast*:
+:meth:`RateLimiter.hit` raises :class:`ServiceUnavailable` within the Redis socket timeout,
+so the request gets 503 + Retry-After. Sign-in needs Redis anyway (sessions, codes), so
+failing open would only move the failure and remove the guard against password guessing
+exactly when the system is degraded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.strategies import MovingWindowRateLimiter
+
+from homeroom.config import Settings
+from homeroom.errors import ConfigError, RateLimited, ServiceUnavailable
+from homeroom.ops.metrics import RATE_LIMITED, SERVER_ERRORS
+
+__all__ = ["CATEGORIES", "Decision", "RateLimiter"]
+
+CATEGORIES = ("ip", "account", "client")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of one hit: allowed or not, and what the client may be told."""
+
+    allowed: bool
+    category: str
+    limit: int
+    remaining: int
+    reset_at: float  # epoch seconds when the tightest window frees a slot
+
+    @property
+    def retry_after_s(self) -> int:
+        return max(1, math.ceil(self.reset_at - time.time()))
+
+    def headers(self) -> dict[str, str]:
+        """``X-RateLimit-Reset`` is in seconds from now (as in the IETF RateLimit draft)."""
+        headers = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.retry_after_s),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(self.retry_after_s)
+        return headers
+
+
+class RateLimiter:
+    """``limiter.hit("ip", "203.0.113.7")`` counts one request and says whether it may pass."""
+
+    def __init__(
+        self,
+        rates: Mapping[str, str],
+        redis_url: str = "",
+        timeout_s: float = 0.5,
+        enabled: bool = True,
+    ) -> None:
+        self.enabled = enabled
+        self._items: dict[str, list[RateLimitItem]] = {}
+        for category, spec in rates.items():
+            try:
+                self._items[category] = parse_many(spec)
+            except ValueError:
+                raise ConfigError(f"config: rate_limit_{category}: bad limit {spec!r}") from None
+        storage: Storage
+        if redis_url:
+            storage = RedisStorage(
+                redis_url,
+                key_prefix="rl",
+                wrap_exceptions=True,
+                socket_timeout=timeout_s,
+                socket_connect_timeout=timeout_s,
+                retry_on_timeout=False,
+            )
+        else:
+            storage = MemoryStorage()
+        self.storage = storage
+        self._strategy = MovingWindowRateLimiter(storage)
+        self._denied = {c: RATE_LIMITED.labels(category=c) for c in self._items}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimiter:
+        return cls(
+            {
+                "ip": settings.rate_limit_ip,
+                "account": settings.rate_limit_account,
+                "client": settings.rate_limit_client,
+            },
+            redis_url=settings.redis_url,
+            timeout_s=settings.kv_timeout_s,
+            enabled=settings.rate_limits_enabled,
+        )
+
+    @staticmethod
+    def _id(key: str) -> str:
+        return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+
+    def _limits(self, category: str) -> list[RateLimitItem]:
+        try:
+            return self._items[category]
+        except KeyError:
+            raise ValueError(f"unknown rate-limit category {category!r}") from None
+
+    def hit(self, category: str, key: str, cost: int = 1) -> Decision:
+        """Count ``cost`` against every limit of ``category`` for ``key``; never raises 429.
+
+        Raises :class:`ServiceUnavailable` when the store (Redis) is unreachable.
+        """
+        items = self._limits(category)
+        if not self.enabled:
+            return Decision(True, category, items[0].amount, items[0].amount, time.time())
+        ident = self._id(key)
+        try:
+            tightest: Decision | None = None
+            for item in items:
+                allowed = self._strategy.hit(item, category, ident, cost=cost)
+                stats = self._strategy.get_window_stats(item, category, ident)
+                decision = Decision(
+                    allowed, category, item.amount, stats.remaining, stats.reset_time
+                )
+                if tightest is None or _tighter(decision, tightest):
+                    tightest = decision
+                if not allowed:
+                    break  # do not count against longer windows what was refused
+        except StorageError as exc:
+            SERVER_ERRORS.labels(kind="rate_limit_store").inc()
+            raise ServiceUnavailable("rate-limit store unavailable", retry_after=2) from exc
+        assert tightest is not None  # parse_many never returns an empty list
+        if not tightest.allowed:
+            self._denied[category].inc()
+        return tightest
+
+    def check(self, category: str, key: str, cost: int = 1) -> Decision:
+        """Like :meth:`hit`, but raise :class:`RateLimited` (429) when refused."""
+        decision = self.hit(category, key, cost)
+        if not decision.allowed:
+            raise RateLimited(
+                f"too many requests ({category})",
+                retry_after=decision.retry_after_s,
+                headers=decision.headers(),
+            )
+        return decision
+
+    def clear(self, category: str, key: str) -> None:
+        """Forget the count (e.g. an account's failures after a successful sign-in)."""
+        ident = self._id(key)
+        try:
+            for item in self._limits(category):
+                self._strategy.clear(item, category, ident)
+        except StorageError as exc:
+            raise ServiceUnavailable("rate-limit store unavailable", retry_after=2) from exc
+
+
+def _tighter(a: Decision, b: Decision) -> bool:
+    if a.allowed != b.allowed:
+        return not a.allowed
+    return a.remaining < b.remaining

@@ -1,0 +1,97 @@
+"""Fixtures for fault injection: our own PostgreSQL, Redis and Homeroom servers on loopback.
+
+Never the machine's shared servers: these tests stop and restart them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from homeroom.storage.sql.migrate import upgrade
+from tests.faults.servers import HomeroomServer, PgCluster, RedisServer
+from tests.services import required
+
+
+def _unavailable(what: str, exc: BaseException) -> None:
+    message = f"{what} unavailable: {exc}"
+    if required():
+        pytest.fail(message + " (HOMEROOM_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/faults/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.slow)
+
+
+@dataclass
+class FaultDatabase:
+    cluster: PgCluster
+    url: str
+    owner_url: str
+    app_role: str
+
+
+@pytest.fixture(scope="session")
+def fault_pg() -> Iterator[FaultDatabase]:
+    """A private PostgreSQL cluster with a migrated database; tests may restart it."""
+    try:
+        cluster = PgCluster()
+        cluster.start()
+    except Exception as exc:
+        _unavailable("PostgreSQL", exc)
+        raise
+    try:
+        server = cluster.server
+        server.create_roles()
+        server.create_database("homeroom_faults")
+        owner = server.dsn(server.owner_role, "homeroom_faults")
+        upgrade(owner, server.app_role)
+        yield FaultDatabase(
+            cluster, server.dsn(server.app_role, "homeroom_faults"), owner, server.app_role
+        )
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    try:
+        server = RedisServer()
+        server.start()
+    except Exception as exc:
+        _unavailable("Redis", exc)
+        raise
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def homeroom(tmp_path: Path) -> Iterator[Callable[..., HomeroomServer]]:
+    """``homeroom(database_url=..., max_in_flight=4)`` starts a real server; stopped after."""
+    started: list[HomeroomServer] = []
+
+    def start(**settings: object) -> HomeroomServer:
+        settings.setdefault("rate_limit_ip", "100000/minute")  # the load comes from one IP
+        server = HomeroomServer(tmp_path, **settings)
+        started.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'homeroom.db'}"
+    upgrade(url)
+    return url

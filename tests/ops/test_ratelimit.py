@@ -1,0 +1,93 @@
+"""Rate limits per category on memory and Redis storage; fail-closed when Redis is gone."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from homeroom.errors import RateLimited, ServiceUnavailable
+from homeroom.ops.ratelimit import RateLimiter
+from homeroom.web.app import create_app
+from homeroom.wiring import build
+from tests.conftest import SqlTarget, make_settings
+from tests.services import free_port
+
+_RUN = str(time.time_ns())  # unique keys per run: a shared Redis keeps counters
+
+
+@pytest.fixture
+def limiter(kv_backend: str, request: pytest.FixtureRequest) -> RateLimiter:
+    url = request.getfixturevalue("redis_url") if kv_backend == "redis" else ""
+    return RateLimiter(
+        {"ip": "3/minute", "account": "2/minute;3/hour", "client": "100/second"},
+        redis_url=url,
+        timeout_s=1,
+    )
+
+
+def _key(lim: RateLimiter, name: str) -> str:
+    return f"{name}-{_RUN}-{id(lim)}"
+
+
+def test_the_limit_allows_then_refuses_with_headers(limiter: RateLimiter) -> None:
+    key = _key(limiter, "203.0.113.7")
+    remaining = [limiter.hit("ip", key).remaining for _ in range(3)]
+    assert remaining == [2, 1, 0]
+    with pytest.raises(RateLimited) as refused:
+        limiter.check("ip", key)
+    headers = refused.value.headers
+    assert headers["X-RateLimit-Limit"] == "3" and headers["X-RateLimit-Remaining"] == "0"
+    assert 1 <= int(headers["Retry-After"]) <= 60
+    assert refused.value.retry_after == int(headers["Retry-After"])
+    assert limiter.hit("ip", _key(limiter, "198.51.100.1")).allowed  # other keys unaffected
+    assert limiter.hit("account", key).allowed  # categories count separately
+
+
+def test_the_tightest_of_several_limits_decides(limiter: RateLimiter) -> None:
+    key = _key(limiter, "maplewood/student01")
+    assert limiter.hit("account", key).limit == 2
+    assert limiter.hit("account", key).allowed
+    refused = limiter.hit("account", key)
+    assert not refused.allowed and refused.limit == 2
+    limiter.clear("account", key)
+    assert limiter.hit("account", key).allowed
+
+
+def test_unknown_category_is_a_programming_error(limiter: RateLimiter) -> None:
+    with pytest.raises(ValueError, match="unknown rate-limit category"):
+        limiter.hit("planet", "x")
+
+
+def test_disabled_limits_always_allow() -> None:
+    lim = RateLimiter({"ip": "1/minute"}, enabled=False)
+    assert all(lim.hit("ip", "a").allowed for _ in range(5))
+
+
+def test_unreachable_redis_fails_closed_and_fast() -> None:
+    lim = RateLimiter({"ip": "3/minute"}, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable):
+        lim.hit("ip", "203.0.113.7")
+    assert time.monotonic() - started < 5  # bounded by the socket timeout, not a hang
+
+
+def test_status_endpoint_answers_429_with_retry_after(
+    sql_target: SqlTarget, tmp_path: Path
+) -> None:
+    container = build(make_settings(sql_target, tmp_path, rate_limit_ip="2/minute"))
+    try:
+        with TestClient(create_app(container)) as client:
+            ok = [client.get("/api/v1/status") for _ in range(2)]
+            assert [r.status_code for r in ok] == [200, 200]
+            assert ok[0].headers["x-ratelimit-limit"] == "2"
+            assert ok[1].headers["x-ratelimit-remaining"] == "0"
+            refused = client.get("/api/v1/status")
+            assert refused.status_code == 429
+            assert int(refused.headers["retry-after"]) >= 1
+            assert refused.json()["error"] == "rate_limited"
+            assert client.get("/healthz").status_code == 200  # health is never limited
+    finally:
+        container.close()
