@@ -61,6 +61,8 @@ class LatencyHistogram:
         if self.count == 0:
             return 0.0
         rank = math.ceil(p / 100 * self.count)
+        if rank <= 1:
+            return self.min_ms  # the first-ranked sample is the minimum, known exactly
         seen = 0
         for key in sorted(self.buckets):
             seen += self.buckets[key]
