@@ -92,6 +92,8 @@ class Target:
     jwks_uri: str = ""
     client_id: str = ""
     client_secret: str = ""
+    cc_client_id: str = ""  # a separate client for client credentials, when the server
+    cc_client_secret: str = ""  # allows one grant type per client (django-oauth-toolkit)
     redirect_uri: str = ""
     district: str = ""
     scope: str = "openid profile"
@@ -335,9 +337,9 @@ def client_credentials_grant(browser: Browser) -> tuple[str, float]:
         form["district"] = browser.target.district
     if browser.target.client_credentials_scope:
         form["scope"] = browser.target.client_credentials_scope
-    reply = browser.http.request(
-        "POST", browser.target.token_endpoint, name="token", form=form, auth=browser.client_auth()
-    )
+    t = browser.target
+    auth = (t.cc_client_id, t.cc_client_secret) if t.cc_client_id else browser.client_auth()
+    reply = browser.http.request("POST", t.token_endpoint, name="token", form=form, auth=auth)
     body = browser.expect(reply, 200).json()
     token = body.get("access_token")
     if not isinstance(token, str) or not token:
