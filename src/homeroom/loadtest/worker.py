@@ -18,7 +18,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,6 +140,8 @@ class LoadUser(FastHttpUser):
         shared.counter += 1
         number = shared.index + shared.plan.processes * shared.counter
         self.browser: Browser | None = None
+        seed = shared.plan.seed * 1_000_003 + number
+        self.chooser: Iterator[str] = ScenarioMix(shared.plan.mix).chooser(seed)
         try:
             target = _target(LocustHttp(self))
         except CheckFailed as exc:
@@ -162,7 +164,7 @@ class LoadUser(FastHttpUser):
             if time.time() < shared.plan.start_at:
                 gevent.sleep(shared.plan.start_at - time.time())
                 return
-            job = Job(next(self._chooser()), time.time())
+            job = Job(next(self.chooser), time.time())
         else:
             item = shared.queue.get()
             if item is None:
@@ -181,15 +183,6 @@ class LoadUser(FastHttpUser):
         finally:
             shared.in_flight.discard(key)
             shared.jobs.pop(key, None)
-
-    _choosers: dict[int, Any] = {}  # noqa: RUF012 (per-process cache, one per user)
-
-    def _chooser(self) -> Any:
-        key = id(self)
-        if key not in self._choosers:
-            seed = shared.plan.seed * 1_000_003 + shared.index * 1009 + len(self._choosers)
-            self._choosers[key] = ScenarioMix(shared.plan.mix).chooser(seed)
-        return self._choosers[key]
 
 
 def _dispatch(plan: Plan, index: int) -> None:
