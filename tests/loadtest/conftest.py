@@ -37,6 +37,7 @@ def homeroom(
 class LiveServer:
     url: str
     env: dict[str, str]
+    pid: int
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError(f"server did not start: {(data / 'serve.log').read_text()}")
             time.sleep(0.1)
-        yield LiveServer(url, env)
+        yield LiveServer(url, env, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -37,8 +37,10 @@ def test_health_smoke_open_model_two_processes(live_server: LiveServer, tmp_path
         "--concurrency", "8",
         "--report", str(tmp_path / "r"),
         "--fail-on", "errors>0,down_minutes>0",
+        "--server-pid", str(live_server.pid),
     )  # fmt: skip
     assert code == 0, err
+    assert s["server_cpu_s"] > 0 and s["flows_per_server_cpu_s"] > 0  # type: ignore[operator]
     assert s["flows_ok"] == 200 and s["flows_failed"] == 0 and s["errors_by_kind"] == {}
     assert s["scheduled_flows"] == 200 and s["processes"] == 2
     assert set(s["steps"]) == {"health.healthz", "health.readyz", "health.flow"}  # type: ignore[arg-type]

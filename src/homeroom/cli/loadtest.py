@@ -76,6 +76,13 @@ def run(
     warmup: Annotated[
         float | None, typer.Option(help="Seconds for workers to start and sign in.")
     ] = None,
+    server_pid: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--server-pid",
+            help="Server process id(s) on this machine: report flows per server CPU-second.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run a load test and write its report."""
@@ -107,7 +114,7 @@ def run(
         down_bucket_s=down_bucket,
         warmup_s=warmup,
     )
-    outcome = execute(plan, report, thresholds)
+    outcome = execute(plan, report, thresholds, server_pids=tuple(server_pid or ()))
     s = outcome.summary
     if as_json:
         sys.stdout.write(json.dumps({**s, "breached": outcome.breached}) + "\n")
@@ -117,6 +124,11 @@ def run(
             f"{s['logins_per_s']} logins/s ({s['logins_per_s_window']['phase']}); "
             f"{s['down_minutes']} down bucket(s)"
         )
+        if s.get("server_cpu_s") is not None:
+            typer.echo(
+                f"  server CPU {s['server_cpu_s']} s: {s['flows_per_server_cpu_s']} flows "
+                f"and {s['logins_per_server_cpu_s']} logins per server CPU-second"
+            )
         for name, st in s["steps"].items():
             typer.echo(
                 f"  {name:34} n={st['count']:<7} p50={st['p50_ms']:.1f} p95={st['p95_ms']:.1f} "

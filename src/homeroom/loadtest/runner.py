@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from homeroom.errors import InvalidInput, ServiceUnavailable
+from homeroom.loadtest.cpu import CpuWindow
 from homeroom.loadtest.plan import (
     BACK_TO_SCHOOL_MIX,
     Phase,
@@ -149,6 +150,7 @@ def execute(
     report_dir: Path,
     thresholds: list[Threshold] | None = None,
     keep_workdir: Path | None = None,
+    server_pids: tuple[int, ...] = (),
 ) -> RunOutcome:
     with tempfile.TemporaryDirectory(prefix="homeroom-loadtest-") as tmp:
         workdir = keep_workdir or Path(tmp)
@@ -156,13 +158,33 @@ def execute(
         # Re-anchor the schedule now that we are about to start the processes.
         warm = max(0.0, plan.start_at - time.time())
         plan = replace(plan, start_at=time.time() + max(warm, 2.0))
+        cpu = None
+        if server_pids:
+            cpu = CpuWindow(server_pids, plan.start_at, plan.start_at + plan.duration)
+            cpu.begin()
         results = _run_workers(plan, workdir)
     summary = summarize(plan, results)
+    if cpu is not None:
+        add_server_cpu(summary, results, plan, cpu.finish())
     breached = breaches(thresholds, summary) if thresholds else []
     json_path, html_path = write_report(
         report_dir, summary, breached if thresholds is not None else None
     )
     return RunOutcome(summary, breached, json_path, html_path)
+
+
+def add_server_cpu(
+    summary: dict[str, Any], results: Results, plan: Plan, cpu_s: float | None
+) -> None:
+    """Flows completed inside the measured window per second of server CPU: the per-core
+    rate, robust to neighbours on a shared machine (see :mod:`.cpu`)."""
+    window = range(0, math.floor(plan.duration))
+    flows = sum(results.flows_done.get(s, 0) for s in window)
+    logins = sum(results.logins_done.get(s, 0) for s in window)
+    summary["server_cpu_s"] = None if cpu_s is None else round(cpu_s, 3)
+    ok = cpu_s is not None and cpu_s > 0
+    summary["flows_per_server_cpu_s"] = round(flows / cpu_s, 1) if ok and cpu_s else None
+    summary["logins_per_server_cpu_s"] = round(logins / cpu_s, 1) if ok and cpu_s else None
 
 
 def parse_duration(text: str) -> float:

@@ -20,8 +20,10 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import gevent
 import gevent.queue
@@ -47,10 +49,17 @@ class Job:
 
 
 class LocustHttp:
-    """:class:`~.scenarios.Http` over a Locust ``FastHttpSession`` (geventhttpclient)."""
+    """:class:`~.scenarios.Http` over a Locust ``FastHttpSession`` (geventhttpclient).
+
+    Cookies are kept in a small single-origin jar here instead of ``http.cookiejar``: the
+    server under test is one origin, and the standard jar's per-request policy walk was a
+    tenth of the load generator's CPU in a py-spy profile (bench/RESULTS-load.md).
+    """
 
     def __init__(self, user: FastHttpUser) -> None:
         self.session = user.client
+        self.session.client.cookiejar = None  # we keep cookies ourselves (see above)
+        self.cookies: dict[str, str] = {}
 
     def request(
         self,
@@ -65,23 +74,51 @@ class LocustHttp:
         hdrs = dict(headers or {})
         data: str | None = None
         if form is not None:
-            from urllib.parse import urlencode
-
             data = urlencode(form)
             hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.cookies:
+            hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         response = self.session.request(
             method, url, name=name, data=data, headers=hdrs, auth=auth, allow_redirects=False
         )
-        error = getattr(response, "error", None)
         status = int(response.status_code or 0)
-        if status == 0 or (error is not None and status == 0):
+        if status == 0:
+            error = getattr(response, "error", None)
             kind = type(error).__name__ if error is not None else "no_response"
             return Reply(0, {}, b"", error=f"connection_{kind}")
         raw: Any = response.headers or {}
+        getlist = getattr(raw, "getlist", None)
+        if getlist is not None:
+            for line in getlist("set-cookie"):
+                store_cookie(self.cookies, line)
         return Reply(status, {str(k): str(v) for k, v in raw.items()}, response.content or b"")
 
     def clear_cookies(self) -> None:
-        self.session.cookiejar.clear()
+        self.cookies.clear()
+
+
+def store_cookie(jar: dict[str, str], header: str) -> None:
+    """Apply one ``Set-Cookie`` (RFC 6265 §5.2): set it, or delete it when it has expired."""
+    first, _, attributes = header.partition(";")
+    name, sep, value = first.strip().partition("=")
+    if not sep or not name:
+        return
+    expired = False
+    for attr in attributes.split(";"):
+        key, _, val = attr.strip().partition("=")
+        key = key.lower()
+        if key == "max-age":
+            expired = val.strip().lstrip("-").isdigit() and int(val) <= 0
+            break  # Max-Age wins over Expires (§5.3 step 3)
+        if key == "expires":
+            try:
+                expired = parsedate_to_datetime(val).timestamp() <= time.time()
+            except (TypeError, ValueError):
+                expired = False
+    if expired:
+        jar.pop(name, None)
+    else:
+        jar[name] = value.strip().strip('"')
 
 
 class _Shared:
