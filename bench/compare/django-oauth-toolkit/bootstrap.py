@@ -16,7 +16,11 @@ from oauth2_provider.models import Application  # noqa: E402
 USERS = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 PASSWORD = "lt-password-123"  # loopback comparison only
 REDIRECT = "http://127.0.0.1:9/loadtest/callback"
-PORT = os.environ.get("PORT", "3002")
+# DOT hashes client secrets with the *password* hasher by default, so every token request
+# pays an argon2id (here) or PBKDF2 verification. Homeroom checks a keyed HMAC in
+# microseconds; DOT has no keyed-hash option, so by default we store the comparison's secrets
+# unhashed (hash_client_secret=False). DOT_HASH_CLIENT_SECRET=1 measures DOT's default.
+HASH_SECRETS = os.environ.get("DOT_HASH_CLIENT_SECRET", "0") == "1"
 
 hashed = make_password(PASSWORD)
 existing = set(User.objects.values_list("username", flat=True))
@@ -32,11 +36,13 @@ Application.objects.create(
     client_type=Application.CLIENT_CONFIDENTIAL,
     authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
     redirect_uris=REDIRECT, skip_authorization=True, algorithm=Application.RS256_ALGORITHM,
+    hash_client_secret=HASH_SECRETS,
 )
 Application.objects.create(
     name="loadtest-cc", client_id="loadtest-cc", client_secret=cc_secret,
     client_type=Application.CLIENT_CONFIDENTIAL,
     authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+    hash_client_secret=HASH_SECRETS,
 )
 with open("seed.json", "w") as fh:
     json.dump(
