@@ -96,3 +96,28 @@ def test_scenario_against_oidc_provider(scenario: str, oidc_provider: str, tmp_p
     assert summary["flows_ok"] == 40 and summary["flows_failed"] == 0
     main = scenario.split("=")[0]
     assert f"{main}.flow" in summary["steps"]
+
+
+@pytest.mark.oidc
+def test_a_rejected_client_is_counted_by_kind(oidc_provider: str, tmp_path: Path) -> None:
+    seed = json.loads((OP_DIR / "seed.json").read_text())
+    seed["client_secret"] = "wrong-secret"
+    bad = tmp_path / "seed.json"
+    bad.write_text(json.dumps(seed))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEROOM_")}
+    result = homeroom(
+        env,
+        "loadtest", "run", "--json",
+        "--url", oidc_provider,
+        "--scenario", "client_credentials",
+        "--rate", "10",
+        "--duration", "2s",
+        "--concurrency", "2",
+        "--seed-file", str(bad),
+        "--report", str(tmp_path / "r"),
+        "--fail-on", "errors>0",
+    )  # fmt: skip
+    summary = json.loads(result.stdout)
+    assert result.returncode == 3
+    assert summary["flows_ok"] == 0
+    assert summary["errors_by_kind"] == {"client_credentials: token: http_401_invalid_client": 20}
