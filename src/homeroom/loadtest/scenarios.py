@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from joserfc.jwk import KeySet
 
@@ -100,6 +100,7 @@ class Target:
     refresh_scope: str = "openid profile offline_access"
     client_credentials_scope: str = ""
     login_start: str = "homeroom"  # "homeroom": /login?district=&next=… ; "authorize"
+    login_next: str = "path"  # next= as a same-origin "path" (open-redirect safe) or "url"
     district_param: bool = True  # send district=<slug> on client credentials
     roster_path: str = "/ims/oneroster/rostering/v1p2/users"
     roster_page_size: int = 100
@@ -291,8 +292,10 @@ class Browser:
         url, state, nonce, verifier = self.authorize_url(scope)
         start = url
         if self.target.login_start == "homeroom":
+            parts = urlsplit(url)
+            after = url if self.target.login_next == "url" else f"{parts.path}?{parts.query}"
             start = f"{self.target.url}/login?" + urlencode(
-                {"district": self.target.district, "next": url}
+                {"district": self.target.district, "next": after}
             )
         with flow.step("login_page"):
             page_url = start
