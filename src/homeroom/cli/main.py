@@ -17,6 +17,7 @@ import click
 import typer
 from rich.console import Console
 
+from homeroom.cli.loadtest import loadtest_app
 from homeroom.cli.probe import probe_app
 from homeroom.config import Settings, load_settings
 from homeroom.errors import HomeroomError, ServiceUnavailable
@@ -39,6 +40,7 @@ app.add_typer(district_app, name="district")
 app.add_typer(user_app, name="user")
 app.add_typer(apps_app, name="app")
 app.add_typer(probe_app, name="probe")
+app.add_typer(loadtest_app, name="loadtest")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

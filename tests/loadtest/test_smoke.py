@@ -1,0 +1,228 @@
+"""Smoke runs of the harness against a real Homeroom server on loopback.
+
+They assert zero errors and exact counts, never speed. The OIDC scenarios need the OpenID
+Provider's endpoints (authorize, token, userinfo, JWKS, the /login page), which arrive with
+issue 9's provider work: until then their tests skip, saying so (see ``needs_oidc``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.loadtest.conftest import LiveServer, free_port, homeroom
+
+
+def run_json(env: dict[str, str], *args: str) -> tuple[int, dict[str, object], str]:
+    result = homeroom(env, "loadtest", "run", "--json", *args)
+    data = json.loads(result.stdout) if result.stdout.strip() else {}
+    return result.returncode, data, result.stderr
+
+
+def test_health_smoke_open_model_two_processes(live_server: LiveServer, tmp_path: Path) -> None:
+    code, s, err = run_json(
+        live_server.env,
+        "--url", live_server.url,
+        "--scenario", "health",
+        "--rate", "40",
+        "--duration", "5s",
+        "--processes", "2",
+        "--concurrency", "8",
+        "--report", str(tmp_path / "r"),
+        "--fail-on", "errors>0,down_minutes>0",
+        "--server-pid", str(live_server.pid),
+    )  # fmt: skip
+    assert code == 0, err
+    assert s["server_cpu_s"] > 0 and s["flows_per_server_cpu_s"] > 0  # type: ignore[operator]
+    assert s["flows_ok"] == 200 and s["flows_failed"] == 0 and s["errors_by_kind"] == {}
+    assert s["scheduled_flows"] == 200 and s["processes"] == 2
+    assert set(s["steps"]) == {"health.healthz", "health.readyz", "health.flow"}  # type: ignore[arg-type]
+    assert (tmp_path / "r" / "report.html").read_text().count("<svg") == 3
+    assert json.loads((tmp_path / "r" / "report.json").read_text())["gate"] == {"breached": []}
+
+
+def test_health_smoke_closed_model(live_server: LiveServer, tmp_path: Path) -> None:
+    code, s, err = run_json(
+        live_server.env,
+        "--url", live_server.url,
+        "--scenario", "health",
+        "--closed",
+        "--concurrency", "2",
+        "--duration", "3s",
+        "--report", str(tmp_path / "r"),
+        "--fail-on", "errors>0",
+    )  # fmt: skip
+    assert code == 0, err
+    assert s["flows_ok"] > 0 and s["flows_failed"] == 0  # type: ignore[operator]
+    assert s["model"] == "closed" and s["scheduled_flows"] is None
+
+
+class _StallingHealth(BaseHTTPRequestHandler):
+    """Answers /healthz and /readyz, but holds every request during one second, starting a
+    second after the first request."""
+
+    stall_from = 0.0
+    stall_until = 0.0
+
+    def do_GET(self) -> None:
+        cls = type(self)
+        if cls.stall_from == 0.0:
+            cls.stall_from = time.time() + 1.0
+            cls.stall_until = cls.stall_from + 1.0
+        now = time.time()
+        if cls.stall_from <= now < cls.stall_until:
+            time.sleep(cls.stall_until - now)
+        body = b'{"status":"ok"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def stalling_server() -> Iterator[str]:
+    _StallingHealth.stall_from = _StallingHealth.stall_until = 0.0
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _StallingHealth)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_stall_is_charged_to_every_flow_it_delayed(
+    stalling_server: str, live_server: LiveServer, tmp_path: Path
+) -> None:
+    """Coordinated omission, end to end: a server that freezes for one second while 40 flows
+    per second are due must show about a second of p99, and fail a 200 ms gate."""
+    code, s, err = run_json(
+        live_server.env,
+        "--url", stalling_server,
+        "--scenario", "health",
+        "--rate", "40",
+        "--duration", "4s",
+        "--concurrency", "2",
+        "--warmup", "0",
+        "--report", str(tmp_path / "r"),
+        "--fail-on", "p99>200ms",
+    )  # fmt: skip
+    assert code == 3, err
+    assert "threshold breached: p99>200ms (health.flow:" in err
+    steps = s["steps"]
+    assert isinstance(steps, dict)
+    assert steps["health.healthz"]["p99_ms"] > 500
+    assert s["flows_failed"] == 0
+
+
+def test_a_dead_server_is_errors_not_success(live_server: LiveServer, tmp_path: Path) -> None:
+    code, s, err = run_json(
+        live_server.env,
+        "--url", f"http://127.0.0.1:{free_port()}",
+        "--scenario", "health",
+        "--rate", "20",
+        "--duration", "2s",
+        "--timeout", "1",
+        "--report", str(tmp_path / "r"),
+        "--fail-on", "errors>0,down_minutes>0",
+    )  # fmt: skip
+    assert code == 3
+    assert s["flows_ok"] == 0 and s["flows_failed"] == 40
+    assert s["down_minutes"] == 1  # 2 s run: one 10 s bucket, every attempt failed
+    kinds = s["errors_by_kind"]
+    assert isinstance(kinds, dict) and all(
+        k.startswith("health: healthz: connection") for k in kinds
+    )
+    assert "errors>0 (observed 40)" in err
+
+
+def test_cli_errors_are_one_line(live_server: LiveServer) -> None:
+    for args, message in [
+        (["--url", live_server.url], "give --scenario or --profile"),
+        (["--url", live_server.url, "--scenario", "health", "--fail-on", "p99 50"], "cannot read"),
+        (["--url", live_server.url, "--scenario", "refresh"], "need --seed-file"),
+        (["--url", live_server.url, "--scenario", "warp"], "unknown scenario"),
+        (["--url", "ftp://x", "--scenario", "health"], "http(s) URL"),
+    ]:
+        result = homeroom(live_server.env, "loadtest", "run", *args)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 1 and len(lines) == 1, result.stderr
+        assert lines[0].startswith("error: ") and message in lines[0]
+
+
+# ------------------------------------------------------------------ OIDC scenarios
+
+
+def _has_oidc(live_server: LiveServer) -> bool:
+    r = httpx.get(live_server.url + "/.well-known/openid-configuration", timeout=5)
+    return r.status_code == 200
+
+
+@pytest.fixture
+def seeded(live_server: LiveServer, tmp_path: Path) -> Path:
+    if not _has_oidc(live_server):
+        pytest.skip("the OpenID Provider endpoints (issue 9) are not in this build")
+    out = tmp_path / "seed.json"
+    result = homeroom(
+        live_server.env,
+        "loadtest", "seed",
+        "--district", "loadtest-smoke",
+        "--users", "6",
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.mark.oidc
+@pytest.mark.parametrize(
+    "scenario",
+    ["instant_login", "password_login", "refresh", "client_credentials", "roster_paging"],
+)
+def test_oidc_scenario_smoke(
+    scenario: str, live_server: LiveServer, seeded: Path, tmp_path: Path
+) -> None:
+    code, s, err = run_json(
+        live_server.env,
+        "--url", live_server.url,
+        "--scenario", scenario,
+        "--rate", "10",
+        "--duration", "5s",
+        "--concurrency", "4",
+        "--seed-file", str(seeded),
+        "--report", str(tmp_path / "r"),
+        "--fail-on", "errors>0",
+    )  # fmt: skip
+    assert code == 0, (err, s.get("errors_by_kind"))
+    assert s["flows_ok"] == 50 and s["flows_failed"] == 0
+
+
+@pytest.mark.oidc
+def test_back_to_school_profile_smoke(
+    live_server: LiveServer, seeded: Path, tmp_path: Path
+) -> None:
+    code, s, err = run_json(
+        live_server.env,
+        "--url", live_server.url,
+        "--profile", "back-to-school",
+        "--rate", "20",
+        "--duration", "10s",
+        "--concurrency", "6",
+        "--seed-file", str(seeded),
+        "--report", str(tmp_path / "r"),
+        "--fail-on", "errors>0,down_minutes>0",
+    )  # fmt: skip
+    assert code == 0, (err, s.get("errors_by_kind"))
+    assert s["flows_failed"] == 0 and s["logins_total"] > 0  # type: ignore[operator]
