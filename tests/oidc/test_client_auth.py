@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import dataclasses
 import time
 import uuid
@@ -116,13 +117,14 @@ def test_private_key_jwt_rejects_bad_assertions(op: OP) -> None:
     assert _post(op, _assertion(app, key, jti=None)) == 401
     # alg "none": an unsigned assertion is never accepted.
     header = base64.urlsafe_b64encode(b'{"alg":"none"}').rstrip(b"=").decode()
-    body = (
-        base64.urlsafe_b64encode(
-            f'{{"iss":"{app.id}","sub":"{app.id}","aud":"{ISSUER}/token","exp":{int(time.time()) + 60},"jti":"x"}}'.encode()
-        )
-        .rstrip(b"=")
-        .decode()
-    )
+    payload = {
+        "iss": app.id,
+        "sub": app.id,
+        "aud": f"{ISSUER}/token",
+        "exp": int(time.time()) + 60,
+        "jti": "x",
+    }
+    body = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
     assert _post(op, f"{header}.{body}.") == 401
 
 
