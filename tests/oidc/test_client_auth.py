@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import json
 import dataclasses
+import json
 import time
 import uuid
 from urllib.parse import quote_plus
