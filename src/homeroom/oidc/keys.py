@@ -101,7 +101,8 @@ class KeyRing:
         try:
             return self._current[alg]
         except KeyError:
-            raise InvalidInput(f"no current signing key for {alg}") from None
+            # A server-side failure (500 + metric), never a client's mistake.
+            raise LookupError(f"no current signing key for {alg}") from None
 
     def verification_keys(self) -> KeySet:
         """Every published public key (next, current, retired), to verify our own tokens."""
