@@ -53,7 +53,10 @@ def create_app(issuer: str, client_id: str, client_secret: str, base_url: str) -
             if "district" in request.query_params
             else {}
         )
-        return await homeroom.authorize_redirect(request, f"{base_url}/callback", **extra)
+        redirect: Response = await homeroom.authorize_redirect(
+            request, f"{base_url}/callback", **extra
+        )
+        return redirect
 
     async def callback(request: Request) -> Response:
         token = await homeroom.authorize_access_token(request)  # verifies the ID token

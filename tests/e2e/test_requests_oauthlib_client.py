@@ -18,7 +18,7 @@ def test_code_flow_userinfo_and_client_credentials(
     session = OAuth2Session(
         app.id, redirect_uri="http://127.0.0.1:9999/cb", scope=["openid", "profile"], pkce="S256"
     )
-    url, state = session.authorization_url(meta["authorization_endpoint"], nonce="n1")
+    url, _state = session.authorization_url(meta["authorization_endpoint"], nonce="n1")
     callback = stack.sign_in(requests.Session(), url, username="hoover")
     token = session.fetch_token(
         meta["token_endpoint"], authorization_response=callback, client_secret=secret
