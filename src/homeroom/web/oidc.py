@@ -26,6 +26,7 @@ from homeroom.oidc.revocation import revoke
 from homeroom.oidc.token_endpoint import token_request
 from homeroom.oidc.userinfo import userinfo
 from homeroom.web.bearer import bearer_token_from, install_bearer_errors, verify_bearer
+from homeroom.web.demo_app import DEMO_FILE, create_demo_app
 from homeroom.web.pages import csrf_of, render
 from homeroom.wiring import Container
 
@@ -259,3 +260,8 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(login.router)
     install_bearer_errors(app)
+    container: Container = app.state.container
+    demo_file = container.settings.data_dir / DEMO_FILE
+    if demo_file.exists():
+        key = container.secrets.get_or_create("demo-app-session-key")
+        app.mount("/demo-app", create_demo_app(container.settings.issuer, demo_file, key))
