@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from homeroom.errors import NotFound
 from homeroom.identity.sessions import Session
 from homeroom.oidc import pkce
 from homeroom.oidc.claims import USER_SCOPES, user_claims
@@ -279,8 +278,5 @@ def _authorize(
 def _active_user(ctx: OidcContext, session: Session) -> User | None:
     """The signed-in user (the one database read of an instant login), if still active."""
     with TenantScope(session.district_id), ctx.db.scoped() as uow:
-        try:
-            user = uow.users.get(session.user_id)
-        except NotFound:
-            return None
-    return user if user.status == "active" else None
+        user = uow.sign_in_users.find(session.user_id)
+    return user if user is not None and user.status == "active" else None

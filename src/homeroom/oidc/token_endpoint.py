@@ -16,7 +16,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from homeroom.errors import NotFound
 from homeroom.oidc import pkce
 from homeroom.oidc.claims import user_claims
 from homeroom.oidc.client_auth import authenticate_client
@@ -186,10 +185,7 @@ def _refresh_token(ctx: OidcContext, app: App, form: Mapping[str, str]) -> dict[
             refused, family_to_revoke = "refresh token reuse detected", row.family_id
         else:
             connection = ctx.clients.connection(district_id, app.id)
-            try:
-                user = uow.users.get(row.user_id)
-            except NotFound:
-                user = None
+            user = uow.sign_in_users.find(row.user_id)
             if (
                 user is None
                 or user.status != "active"

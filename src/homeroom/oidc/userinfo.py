@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeroom.errors import NotFound
 from homeroom.oidc.bearer import Principal
 from homeroom.oidc.claims import user_claims
 from homeroom.oidc.context import OidcContext
@@ -27,10 +26,7 @@ def userinfo(ctx: OidcContext, principal: Principal) -> dict[str, Any]:
     if connection is None or not connection.active(utcnow()):
         raise InvalidToken("the app is no longer connected to this district")
     with TenantScope(principal.district_id), ctx.db.scoped() as uow:
-        try:
-            user = uow.users.get(principal.subject)
-        except NotFound:
-            raise InvalidToken("the user no longer exists") from None
-    if user.status != "active":
+        user = uow.sign_in_users.find(principal.subject)
+    if user is None or user.status != "active":
         raise InvalidToken("the user is not active")
     return user_claims(user, connection, principal.scopes)

@@ -11,9 +11,17 @@ from sqlalchemy.engine import Connection as SqlConnection
 from sqlalchemy.engine import Row
 
 from homeroom.errors import TenantScopeError
+from homeroom.roster.models import Role, User
+from homeroom.storage.sql import tables as roster
 from homeroom.storage.sql import tables_oidc as t
 
-__all__ = ["RefreshTokenRow", "SigningKeyRow", "SqlRefreshTokens", "SqlSigningKeys"]
+__all__ = [
+    "RefreshTokenRow",
+    "SigningKeyRow",
+    "SqlRefreshTokens",
+    "SqlSignInUsers",
+    "SqlSigningKeys",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,3 +151,45 @@ class SqlRefreshTokens:
 
 def _refresh(row: Row[Any]) -> RefreshTokenRow:
     return RefreshTokenRow(**row._mapping)
+
+
+_USER_COLUMNS = (
+    roster.users.c.district_id,
+    roster.users.c.id,
+    roster.users.c.role,
+    roster.users.c.username,
+    roster.users.c.given_name,
+    roster.users.c.family_name,
+    roster.users.c.email,
+    roster.users.c.status,
+)
+
+
+class SqlSignInUsers:
+    """The one read of the instant-login hot path: a user's claims columns, one statement
+    (no school memberships, no password hash)."""
+
+    def __init__(self, conn: SqlConnection, district_id: str | None) -> None:
+        if district_id is None:
+            raise TenantScopeError("SqlSignInUsers used outside a TenantScope")
+        self.conn = conn
+        self.district_id = district_id
+
+    def find(self, user_id: str) -> User | None:
+        row = self.conn.execute(
+            select(*_USER_COLUMNS).where(
+                roster.users.c.district_id == self.district_id, roster.users.c.id == user_id
+            )
+        ).first()
+        if row is None:
+            return None
+        return User(
+            district_id=row.district_id,
+            id=row.id,
+            role=Role(row.role),
+            username=row.username,
+            given_name=row.given_name,
+            family_name=row.family_name,
+            email=row.email,
+            status=row.status,
+        )

@@ -66,3 +66,7 @@ class UnitOfWork:
     @cached_property
     def refresh_tokens(self) -> repos_oidc.SqlRefreshTokens:
         return repos_oidc.SqlRefreshTokens(self.conn, self.district_id)
+
+    @cached_property
+    def sign_in_users(self) -> repos_oidc.SqlSignInUsers:
+        return repos_oidc.SqlSignInUsers(self.conn, self.district_id)
