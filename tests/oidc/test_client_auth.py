@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import time
 import uuid
 from urllib.parse import quote_plus
 
+import pytest
 from joserfc import jwt
-from joserfc.jwk import ECKey, KeySet
+from joserfc.jwk import ECKey
 
+from homeroom.errors import InvalidInput
 from homeroom.sharing.models import App
 from tests.oidc.conftest import ISSUER, OP
 
@@ -61,18 +62,15 @@ def test_a_public_client_cannot_authenticate_with_a_secret(op: OP) -> None:
 
 def _jwt_app(op: OP) -> tuple[App, ECKey]:
     key = ECKey.generate_key("P-256", parameters={"kid": "rp-1"}, private=True)
-    app = App(
-        id="app_pkjwt0000000000000000"[:24],
-        name="Signed app",
-        public=False,
-        token_endpoint_auth_method="private_key_jwt",
-        redirect_uris=("https://signed.example/cb",),
+    new = op.container.apps.create_app(
+        "Signed app",
+        ["https://signed.example/cb"],
         jwks={"keys": [key.as_dict(private=False)]},
     )
-    with op.container.db.platform() as uow:
-        uow.apps.add(app)
-    op.container.apps.connect(op.district, app.id)
-    return app, key
+    assert new.client_secret is None
+    assert new.app.token_endpoint_auth_method == "private_key_jwt"
+    op.container.apps.connect(op.district, new.app.id)
+    return new.app, key
 
 
 def _assertion(app: App, key: ECKey, **overrides: object) -> str:
@@ -130,6 +128,14 @@ def test_private_key_jwt_rejects_bad_assertions(op: OP) -> None:
 
 def test_a_private_key_jwt_client_cannot_fall_back_to_a_secret(op: OP) -> None:
     app, _key = _jwt_app(op)
-    app = dataclasses.replace(app)
     assert op.token(CC, auth=(app.id, "guess")).status_code == 401
-    assert KeySet  # imported for typing of jwks above
+
+
+def test_registering_private_keys_is_refused(op: OP) -> None:
+    key = ECKey.generate_key("P-256", private=True)
+    with pytest.raises(InvalidInput, match="public keys only"):
+        op.container.apps.create_app(
+            "Leaky", ["https://l.example/cb"], jwks={"keys": [key.as_dict(private=True)]}
+        )
+    with pytest.raises(InvalidInput, match="JWK Set"):
+        op.container.apps.create_app("Bad", ["https://l.example/cb"], jwks={"keys": []})
