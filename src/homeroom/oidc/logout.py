@@ -132,11 +132,16 @@ def send_backchannel(ctx: OidcContext, session: Session, timeout_s: float = 2.0)
     """Deliver Logout Tokens to the session's apps; returns how many were accepted.
     §2.8: the RP answers 200 (or 204); anything else is a failed delivery, counted."""
     delivered = 0
+    targets = [
+        app
+        for app in (ctx.clients.app(client_id) for client_id in session.apps)
+        if app is not None and app.backchannel_logout_uri
+    ]
+    if not targets:
+        return 0
     with httpx.Client(timeout=timeout_s, follow_redirects=False) as http:
-        for client_id in session.apps:
-            app = ctx.clients.app(client_id)
-            if app is None or not app.backchannel_logout_uri:
-                continue
+        for app in targets:
+            assert app.backchannel_logout_uri is not None
             try:
                 response = http.post(
                     app.backchannel_logout_uri,
@@ -145,7 +150,7 @@ def send_backchannel(ctx: OidcContext, session: Session, timeout_s: float = 2.0)
                 )
                 ok = response.status_code in (200, 204)
             except httpx.HTTPError as exc:
-                log.warning("backchannel_logout_failed", client_id=client_id, error=str(exc))
+                log.warning("backchannel_logout_failed", client_id=app.id, error=str(exc))
                 ok = False
             BACKCHANNEL_LOGOUTS.labels(outcome="ok" if ok else "failed").inc()
             delivered += ok
