@@ -91,8 +91,13 @@ def test_a_repeated_redirect_uri_is_not_trusted(op: OP) -> None:
 def test_other_errors_redirect_with_the_rfc_code_and_state(
     op: OP, params: dict[str, str], error: str
 ) -> None:
+    from prometheus_client import REGISTRY
+
     op.login()
+    labels = {"endpoint": "authorize", "error": error}
+    before = REGISTRY.get_sample_value("homeroom_oidc_errors_total", labels) or 0
     r = op.authorize(**params)
+    assert REGISTRY.get_sample_value("homeroom_oidc_errors_total", labels) == before + 1
     assert r.status_code == 302
     assert r.headers["location"].startswith(REDIRECT + "?")
     q = query_of(r.headers["location"])

@@ -10,7 +10,7 @@ from urllib.parse import quote_plus
 
 import pytest
 from joserfc import jwt
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, RSAKey
 
 from homeroom.errors import InvalidInput
 from homeroom.sharing.models import App
@@ -139,3 +139,15 @@ def test_registering_private_keys_is_refused(op: OP) -> None:
         )
     with pytest.raises(InvalidInput, match="JWK Set"):
         op.container.apps.create_app("Bad", ["https://l.example/cb"], jwks={"keys": []})
+
+
+def test_private_key_jwt_with_rs256(op: OP) -> None:
+    key = RSAKey.generate_key(2048, parameters={"kid": "rsa-1"}, private=True)
+    new = op.container.apps.create_app(
+        "RSA signer", ["https://rsa.example/cb"], jwks={"keys": [key.as_dict(private=False)]}
+    )
+    now = int(time.time())
+    claims = {"iss": new.app.id, "sub": new.app.id, "aud": ISSUER, "exp": now + 60, "jti": "j1"}
+    assertion = jwt.encode({"alg": "RS256", "kid": "rsa-1"}, claims, key)
+    op.container.apps.connect(op.district, new.app.id)
+    assert _post(op, assertion) == 200

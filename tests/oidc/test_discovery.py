@@ -58,3 +58,22 @@ def test_jwks_publishes_public_keys_only_with_cache_headers(op: OP) -> None:
     assert {k["alg"] for k in keys} == {"ES256", "RS256"}
     assert all(k["use"] == "sig" and k["kid"] for k in keys)
     assert not any(private in k for k in keys for private in ("d", "p", "q", "dp", "dq", "qi"))
+
+
+def test_every_advertised_grant_type_is_accepted(op: OP) -> None:
+    meta = op.client.get("/.well-known/openid-configuration").json()
+    for grant in meta["grant_types_supported"]:
+        r = op.token({"grant_type": grant}, auth=(op.app.id, op.secret))
+        assert r.json().get("error") != "unsupported_grant_type", grant
+
+
+def test_every_advertised_scope_is_accepted(op: OP) -> None:
+    meta = op.client.get("/.well-known/openid-configuration").json()
+    user_scopes = [s for s in meta["scopes_supported"] if "." not in s]
+    service_scopes = [s for s in meta["scopes_supported"] if "." in s]
+    assert op.tokens(" ".join(user_scopes))["scope"] == " ".join(user_scopes)
+    r = op.token(
+        {"grant_type": "client_credentials", "scope": " ".join(service_scopes)},
+        auth=(op.app.id, op.secret),
+    )
+    assert r.status_code == 200

@@ -148,3 +148,29 @@ def test_backchannel_logout_tokens_reach_registered_apps(op: OP, receiver: Recei
     assert c["iss"] == ISSUER and c["aud"] == new.app.id and c["sub"] == op.student.id
     assert c["sid"] == sid and c["events"] == {BACKCHANNEL_EVENT: {}}
     assert "nonce" not in c and c["jti"] and c["exp"] > c["iat"]
+
+
+def test_an_unreachable_backchannel_uri_does_not_break_logout(op: OP) -> None:
+    from prometheus_client import REGISTRY
+
+    from tests.services import free_port
+
+    new = op.container.apps.create_app(
+        "Gone app", [REDIRECT], backchannel_logout_uri=f"http://127.0.0.1:{free_port()}/bc"
+    )
+    op.container.apps.connect(op.district, new.app.id)
+    op.login()
+    assert "code" in query_of(op.authorize(client_id=new.app.id).headers["location"])
+    labels = {"outcome": "failed"}
+    before = REGISTRY.get_sample_value("homeroom_oidc_backchannel_logouts_total", labels) or 0
+    page = op.client.get("/logout", params={"client_id": new.app.id})
+    import re
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    done = op.client.post(
+        "/logout", data={"confirm": "yes", "csrf_token": token.group(1), "client_id": new.app.id}
+    )
+    assert done.status_code == 200 and not _session_is_live(op)
+    after = REGISTRY.get_sample_value("homeroom_oidc_backchannel_logouts_total", labels)
+    assert after == before + 1

@@ -34,7 +34,7 @@ __all__ = ["AUTH_METHODS", "JWT_BEARER", "authenticate_client"]
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-ASSERTION_ALGS = ("ES256", "RS256", "PS256", "EdDSA")
+ASSERTION_ALGS = ("ES256", "RS256")
 _MAX_ASSERTION_LIFETIME_S = 300
 _PRIVATE_KEY_JWT = "private_key_jwt"
 
