@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from homeroom.roster.models import Role
-from tests.oidc.conftest import OP, PASSWORD, query_of
+from tests.oidc.conftest import OP, PASSWORD, op, query_of
+
+__all__ = ["op"]  # the OpenID Provider fixture, shared with tests/oidc
 
 
 def test_a_refresh_token_relabelled_with_another_district_is_invalid(op: OP) -> None:

@@ -25,6 +25,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from homeroom.oidc.cache import TTLCache
 from homeroom.oidc.context import OidcContext
 from homeroom.oidc.errors import InvalidClient, InvalidRequest
 from homeroom.sharing.credentials import verify_client_secret
@@ -91,6 +92,19 @@ def _by_secret(ctx: OidcContext, client_id: str, secret: str) -> App:
     return app
 
 
+_KEY_CACHE: TTLCache[KeySet] = TTLCache(ttl_s=300, max_size=1000)
+
+
+def _client_keys(app: App) -> KeySet:
+    """The client's registered public keys, parsed once per registration (not per call)."""
+    assert app.jwks is not None
+    fingerprint = json.dumps(app.jwks, sort_keys=True)
+    return _KEY_CACHE.get_or_load(
+        (app.id, fingerprint),
+        lambda: KeySet.import_key_set(app.jwks),  # type: ignore[arg-type]
+    )
+
+
 def _by_assertion(ctx: OidcContext, form: Mapping[str, str], endpoint: str) -> App:
     if form.get("client_assertion_type") != JWT_BEARER:
         raise InvalidClient("unsupported client_assertion_type")
@@ -109,8 +123,7 @@ def _by_assertion(ctx: OidcContext, form: Mapping[str, str], endpoint: str) -> A
     if form.get("client_id") not in (None, app.id):
         raise InvalidClient("client_id does not match the assertion")
     try:
-        keys = KeySet.import_key_set(app.jwks)  # type: ignore[arg-type]
-        token = jwt.decode(assertion, keys, algorithms=ASSERTION_ALGS)
+        token = jwt.decode(assertion, _client_keys(app), algorithms=ASSERTION_ALGS)
     except (JoseError, ValueError):
         raise InvalidClient("client_assertion signature is invalid") from None
     claims = token.claims
