@@ -183,3 +183,26 @@ def test_roles_the_connection_does_not_allow_are_access_denied(op: OP) -> None:
     assert query_of(op.authorize().headers["location"])["error"] == "access_denied"
     op.login(username="hoover")
     assert "code" in query_of(op.authorize().headers["location"])
+
+
+def test_paused_or_expired_connections_are_access_denied(op: OP) -> None:
+    import datetime as dt
+
+    op.login()
+    for change in (
+        {"status": "paused"},
+        {"expires_at": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)},
+    ):
+        with TenantScope(op.district.id), op.container.db.scoped() as uow:
+            uow.connections.put(Connection(op.district.id, op.app.id, **change))  # type: ignore[arg-type]
+        op.container.oidc.clients.invalidate()
+        assert query_of(op.authorize().headers["location"])["error"] == "access_denied"
+
+
+def test_a_deactivated_user_with_a_live_session_must_sign_in_again(op: OP) -> None:
+    from tests.oidc.conftest import set_user_status
+
+    op.login()
+    set_user_status(op.container, op.student, "inactive")
+    assert op.authorize().headers["location"].startswith("/login?")
+    assert query_of(op.authorize(prompt="none").headers["location"])["error"] == "login_required"
