@@ -9,6 +9,7 @@ from homeroom.config import Settings
 from homeroom.identity.password_login import PasswordLogin
 from homeroom.identity.passwords import PasswordHasher
 from homeroom.identity.sessions import SessionStore
+from homeroom.identity.throttle import LoginThrottle
 from homeroom.oidc.clients import ClientDirectory
 from homeroom.oidc.context import OidcContext
 from homeroom.oidc.keys import KeyRing
@@ -80,6 +81,10 @@ class Container:
     @cached_property
     def password_login(self) -> PasswordLogin:
         return PasswordLogin(self.db, self.passwords)
+
+    @cached_property
+    def login_throttle(self) -> LoginThrottle:
+        return LoginThrottle(self.kv)
 
     def close(self) -> None:
         self.db.dispose()

@@ -87,3 +87,16 @@ def test_next_is_never_an_open_redirect(value: str) -> None:
 
 def test_next_keeps_local_paths() -> None:
     assert safe_next("/authorize?client_id=a&x=%2F%2F") == "/authorize?client_id=a&x=%2F%2F"
+
+
+def test_repeated_failures_are_throttled_per_account_and_address(op: OP) -> None:
+    limit = op.container.login_throttle.limit
+    for _ in range(limit):
+        assert op.login(password="wrong-password").status_code == 401
+    blocked = op.login()  # even the right password, until the window passes
+    assert blocked.status_code == 429 and "Too many sign-in attempts" in blocked.text
+    assert int(blocked.headers["retry-after"]) > 0
+    assert "homeroom_session=" not in blocked.headers.get("set-cookie", "")
+    # Another account from the same address is unaffected.
+    other = op.login(username="hoover")
+    assert other.status_code == 200 and "You are signed in" in other.text

@@ -3,6 +3,7 @@
 A plain username/password form for now; the portal (badges, upstream IdPs) creates sessions
 the same way (``sessions.start`` + ``session_cookie.write``). The form is CSRF-protected,
 errors are generic (no hint whether the district, the user or the password was wrong),
+repeated failures are throttled per account and address (``identity.throttle``),
 argon2id runs in a worker thread, and ``next`` is a same-origin path only (never an open
 redirect).
 """
@@ -23,6 +24,7 @@ __all__ = ["router", "safe_next"]
 
 router = APIRouter(include_in_schema=False)
 GENERIC_ERROR = "That sign-in did not work. Check your district, username and password."
+THROTTLED_ERROR = "Too many sign-in attempts. Please wait a few minutes and try again."
 
 
 def safe_next(value: str | None) -> str | None:
@@ -94,13 +96,26 @@ async def login_submit(request: Request) -> Response:
             status_code=400,
         )
     district = container.oidc.clients.district_by_slug(district_slug)
+    district_id = None if district is None else district.id
+    ip = request.client.host if request.client else "-"
+    throttle = container.login_throttle
+    if await run_in_threadpool(throttle.blocked, district_id, username, ip):
+        LOGINS.labels(method="password", outcome="throttled").inc()
+        refused = _page(
+            request,
+            district=district_slug,
+            username=username,
+            next_url=next_url,
+            error=THROTTLED_ERROR,
+            status_code=429,
+        )
+        refused.headers["Retry-After"] = str(throttle.window_s)
+        return refused
     user = await run_in_threadpool(
-        container.password_login.verify,
-        None if district is None else district.id,
-        username,
-        field.get("password", ""),
+        container.password_login.verify, district_id, username, field.get("password", "")
     )
     if user is None:
+        await run_in_threadpool(throttle.failed, district_id, username, ip)
         LOGINS.labels(method="password", outcome="failure").inc()
         return _page(
             request,
@@ -111,6 +126,7 @@ async def login_submit(request: Request) -> Response:
             status_code=401,
         )
     LOGINS.labels(method="password", outcome="success").inc()
+    await run_in_threadpool(throttle.succeeded, district_id, username, ip)
     old = container.session_cookie.read(request)
     if old:
         await run_in_threadpool(container.sessions.end, old)  # no session fixation
