@@ -87,6 +87,7 @@ class KeyRing:
         self.min_publish_s = min_publish_s
         self.retain_s = retain_s
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
         self._parsed: dict[str, AnyKey] = {}
         self._current: dict[str, SigningKey] = {}
         self._public = KeySet([])
@@ -115,8 +116,17 @@ class KeyRing:
         return self._jwks_json
 
     def _maybe_refresh(self) -> None:
-        if time.monotonic() - self._loaded_at >= self.refresh_s:
-            self.reload()
+        if time.monotonic() - self._loaded_at < self.refresh_s:
+            return
+        if not self._current:
+            self.reload()  # first use: every caller must wait for keys
+            return
+        # One thread refreshes; the others keep signing with the keys they have.
+        if self._refreshing.acquire(blocking=False):
+            try:
+                self.reload()
+            finally:
+                self._refreshing.release()
 
     # ------------------------------------------------------------------ loading
 
