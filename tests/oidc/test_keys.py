@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from joserfc import jwt
 from sqlalchemy import select
@@ -39,7 +41,11 @@ def test_private_keys_are_encrypted_at_rest(db: Database) -> None:
     ring.reload()
     with db.engine.connect() as conn:
         stored = [r.private_jwk for r in conn.execute(select(signing_keys))]
-    assert stored and all('"d"' not in s and "kty" not in s for s in stored)
+    assert stored
+    for sealed in stored:
+        raw = base64.urlsafe_b64decode(sealed)
+        assert b'"kty"' not in raw and b'"d"' not in raw  # no JSON key in clear
+        assert len(raw) > 12 + 16  # nonce + GCM tag + ciphertext
     with pytest.raises(Exception):  # noqa: B017,PT011 - any failure: the wrong KEK cannot decrypt
         KeyRing(db, b"x" * 32).reload()
 
