@@ -206,3 +206,23 @@ def test_a_deactivated_user_with_a_live_session_must_sign_in_again(op: OP) -> No
     set_user_status(op.container, op.student, "inactive")
     assert op.authorize().headers["location"].startswith("/login?")
     assert query_of(op.authorize(prompt="none").headers["location"])["error"] == "login_required"
+
+
+def test_the_request_may_be_posted_as_a_form(op: OP) -> None:
+    """OIDC Core §3.1.2.1: "Authorization Servers MUST support the use of the HTTP GET and
+    POST methods"."""
+    op.login()
+    r = op.client.post(
+        "/authorize",
+        data={
+            "response_type": "code",
+            "client_id": op.app.id,
+            "redirect_uri": REDIRECT,
+            "scope": "openid",
+            "state": "p1",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 302
+    q = query_of(r.headers["location"])
+    assert "code" in q and q["state"] == "p1"
