@@ -6,8 +6,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from homeroom.config import Settings
+from homeroom.identity.password_login import PasswordLogin
 from homeroom.identity.passwords import PasswordHasher
 from homeroom.identity.sessions import SessionStore
+from homeroom.identity.throttle import LoginThrottle
+from homeroom.oidc.clients import ClientDirectory
+from homeroom.oidc.context import OidcContext
+from homeroom.oidc.keys import KeyRing
 from homeroom.ops.ratelimit import RateLimiter
 from homeroom.roster.admin import RosterAdmin
 from homeroom.secrets import DataDirSecrets, SecretSource
@@ -59,6 +64,32 @@ class Container:
             secure=not insecure_ok,
             max_age_s=self.settings.session_absolute_timeout_s,
         )
+
+    # OpenID Provider ---------------------------------------------------------------
+    @cached_property
+    def key_ring(self) -> KeyRing:
+        """Signing keys, parsed once per process (``homeroom keys rotate`` changes them)."""
+        return KeyRing(self.db, self.secrets.get_or_create("signing-key-kek"))
+
+    @cached_property
+    def oidc(self) -> OidcContext:
+        return OidcContext(
+            issuer=self.settings.issuer,
+            db=self.db,
+            kv=self.kv,
+            keys=self.key_ring,
+            clients=ClientDirectory(self.db),
+            sessions=self.sessions,
+            client_secret_key=self.client_secret_key,
+        )
+
+    @cached_property
+    def password_login(self) -> PasswordLogin:
+        return PasswordLogin(self.db, self.passwords)
+
+    @cached_property
+    def login_throttle(self) -> LoginThrottle:
+        return LoginThrottle(self.kv)
 
     def close(self) -> None:
         self.db.dispose()

@@ -17,10 +17,11 @@ import click
 import typer
 from rich.console import Console
 
+from homeroom.cli.keys import keys_app
 from homeroom.cli.loadtest import loadtest_app
 from homeroom.cli.probe import probe_app
 from homeroom.config import Settings, load_settings
-from homeroom.errors import HomeroomError, ServiceUnavailable
+from homeroom.errors import HomeroomError, InvalidInput, ServiceUnavailable
 from homeroom.roster.models import Role
 from homeroom.wiring import Container, build
 
@@ -41,6 +42,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(apps_app, name="app")
 app.add_typer(probe_app, name="probe")
 app.add_typer(loadtest_app, name="loadtest")
+app.add_typer(keys_app, name="keys")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -274,9 +276,19 @@ def app_create(
         str | None, typer.Option(help="Back-channel logout URI.")
     ] = None,
     id_token_alg: Annotated[str, typer.Option(help="ES256 (default) or RS256.")] = "ES256",  # noqa: S107
+    jwks_file: Annotated[
+        Path | None,
+        typer.Option(help="JWK Set of the app's public keys: private_key_jwt, no secret."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Register an app. The client secret is printed once and never stored in clear."""
+    jwks = None
+    if jwks_file is not None:
+        try:
+            jwks = json.loads(jwks_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"--jwks-file: {exc}") from None
     new = state.container().apps.create_app(
         name,
         redirect_uri,
@@ -285,6 +297,7 @@ def app_create(
         initiate_login_uri=initiate_login_uri,
         backchannel_logout_uri=backchannel_logout_uri,
         id_token_alg=id_token_alg,
+        jwks=jwks,
     )
     data: dict[str, Any] = {
         "client_id": new.app.id,

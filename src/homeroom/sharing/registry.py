@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from homeroom.audit.models import AuditEvent
@@ -32,6 +33,21 @@ def validate_redirect_uri(uri: str) -> str:
     return uri
 
 
+def _validate_jwks(jwks: dict[str, Any]) -> None:
+    """RFC 7517 §5: a JWK Set of public signing keys (private members are refused)."""
+    from joserfc.jwk import KeySet
+
+    keys = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(keys, list) or not keys:
+        raise InvalidInput('jwks must be a JWK Set: {"keys": [...]}')
+    if any(isinstance(k, dict) and ("d" in k or "k" in k) for k in keys):
+        raise InvalidInput("jwks must contain public keys only")
+    try:
+        KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+    except Exception as exc:
+        raise InvalidInput(f"jwks is not a valid JWK Set: {exc}") from None
+
+
 @dataclass(frozen=True)
 class NewApp:
     """A freshly registered app and, only this once, its client secret."""
@@ -55,8 +71,11 @@ class AppRegistry:
         initiate_login_uri: str | None = None,
         backchannel_logout_uri: str | None = None,
         id_token_alg: str = "ES256",  # noqa: S107 (an algorithm name)
+        jwks: dict[str, Any] | None = None,
         actor: str = "cli",
     ) -> NewApp:
+        """Register an app. With ``jwks`` (public keys) the client authenticates with
+        ``private_key_jwt`` and gets no secret."""
         if not name.strip():
             raise InvalidInput("app name must not be empty")
         if not redirect_uris:
@@ -68,12 +87,17 @@ class AppRegistry:
         for extra in (initiate_login_uri, backchannel_logout_uri):
             if extra is not None:
                 validate_redirect_uri(extra)
-        secret = None if public else generate_client_secret()
+        if jwks is not None:
+            if public:
+                raise InvalidInput("a public client cannot register keys")
+            _validate_jwks(jwks)
+        secret = None if public or jwks is not None else generate_client_secret()
+        method = "none" if public else "private_key_jwt" if jwks else "client_secret_basic"
         app = App(
             id=new_id("app"),
             name=name.strip(),
             public=public,
-            token_endpoint_auth_method="none" if public else "client_secret_basic",
+            token_endpoint_auth_method=method,
             redirect_uris=tuple(uris),
             client_secret_hash=None
             if secret is None
@@ -82,6 +106,7 @@ class AppRegistry:
             initiate_login_uri=initiate_login_uri,
             backchannel_logout_uri=backchannel_logout_uri,
             id_token_signed_response_alg=id_token_alg,
+            jwks=jwks,
             created_at=utcnow(),
         )
         with self.db.platform() as uow:

@@ -10,7 +10,7 @@ from functools import cached_property
 
 from sqlalchemy.engine import Connection as SqlConnection
 
-from homeroom.storage.sql import repos
+from homeroom.storage.sql import repos, repos_oidc
 
 __all__ = ["UnitOfWork"]
 
@@ -57,3 +57,16 @@ class UnitOfWork:
     @cached_property
     def audit(self) -> repos.SqlAuditLog:
         return repos.SqlAuditLog(self.conn, self.district_id)
+
+    # OpenID Provider (repos_oidc)
+    @cached_property
+    def signing_keys(self) -> repos_oidc.SqlSigningKeys:
+        return repos_oidc.SqlSigningKeys(self.conn)
+
+    @cached_property
+    def refresh_tokens(self) -> repos_oidc.SqlRefreshTokens:
+        return repos_oidc.SqlRefreshTokens(self.conn, self.district_id)
+
+    @cached_property
+    def sign_in_users(self) -> repos_oidc.SqlSignInUsers:
+        return repos_oidc.SqlSignInUsers(self.conn, self.district_id)

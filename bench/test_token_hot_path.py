@@ -1,0 +1,133 @@
+"""Micro benchmarks of the token endpoint's hot path: signing, code lookup, client auth,
+and a whole authorization_code exchange (domain layer, no HTTP).
+
+Recorded results live in ``bench/results.md``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pytest_benchmark.fixture import BenchmarkFixture
+from tests.oidc.conftest import REDIRECT, query_of
+
+from homeroom.identity.sessions import Session
+from homeroom.oidc.authorize import CodeRedirect, authorize, parse_authorization_request
+from homeroom.oidc.bearer import verify_access_token
+from homeroom.oidc.client_auth import authenticate_client
+from homeroom.oidc.codes import AuthorizationCode, CodeStore
+from homeroom.oidc.token_endpoint import token_request
+from homeroom.oidc.tokens import RevocationList, TokenSigner
+from homeroom.wiring import Container
+
+Seeded = tuple[Container, dict[str, Any]]
+
+
+def test_sign_access_token_es256(benchmark: BenchmarkFixture, seeded: Seeded) -> None:
+    container, data = seeded
+    signer = TokenSigner(container.settings.issuer, container.key_ring)
+    benchmark(
+        lambda: signer.access_token(
+            client_id=data["app"].id,
+            district_id=data["district"].id,
+            subject=data["student"].id,
+            scope="openid profile",
+            ttl_s=600,
+        )
+    )
+
+
+def test_sign_id_token_rs256(benchmark: BenchmarkFixture, seeded: Seeded) -> None:
+    container, data = seeded
+    signer = TokenSigner(container.settings.issuer, container.key_ring)
+    benchmark(
+        lambda: signer.id_token(
+            client_id=data["app"].id,
+            alg="RS256",
+            claims={"sub": data["student"].id},
+            ttl_s=600,
+            auth_time=int(time.time()),
+            nonce="n",
+            sid="s",
+            access_token="a.b.c",
+        )
+    )
+
+
+def test_verify_access_token(benchmark: BenchmarkFixture, seeded: Seeded) -> None:
+    container, data = seeded
+    signer = TokenSigner(container.settings.issuer, container.key_ring)
+    token, _, _ = signer.access_token(
+        client_id=data["app"].id,
+        district_id=data["district"].id,
+        subject=data["student"].id,
+        scope="openid",
+        ttl_s=600,
+    )
+    revocations = RevocationList(container.kv, 600)
+    benchmark(
+        lambda: verify_access_token(
+            token,
+            issuer=container.settings.issuer,
+            keys=container.key_ring,
+            revocations=revocations,
+        )
+    )
+
+
+def test_code_issue_and_redeem(benchmark: BenchmarkFixture, seeded: Seeded) -> None:
+    container, data = seeded
+    codes = CodeStore(container.kv)
+    grant = AuthorizationCode(
+        client_id=data["app"].id,
+        redirect_uri=REDIRECT,
+        scope="openid",
+        district_id=data["district"].id,
+        user_id=data["student"].id,
+        sid="s",
+        auth_time=int(time.time()),
+        code_challenge=None,
+        nonce="n",
+        claims={"sub": data["student"].id},
+    )
+    benchmark(lambda: codes.redeem(codes.issue(grant)))
+
+
+def test_client_auth_secret_basic(benchmark: BenchmarkFixture, seeded: Seeded) -> None:
+    container, data = seeded
+    import base64
+
+    header = "Basic " + base64.b64encode(f"{data['app'].id}:{data['secret']}".encode()).decode()
+    ctx = container.oidc
+    benchmark(lambda: authenticate_client(ctx, {}, header, ctx.endpoints.token))
+
+
+def test_authorization_code_exchange(benchmark: BenchmarkFixture, seeded: Seeded) -> None:
+    """authorize (with a live session) → token: the instant-login path minus HTTP."""
+    container, data = seeded
+    ctx = container.oidc
+    session: Session = container.sessions.start(data["district"].id, data["student"].id, "pw")
+    request = parse_authorization_request(
+        ctx,
+        [
+            ("response_type", "code"),
+            ("client_id", data["app"].id),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid profile"),
+            ("state", "s"),
+            ("nonce", "n"),
+        ],
+    )
+    import base64
+
+    header = "Basic " + base64.b64encode(f"{data['app'].id}:{data['secret']}".encode()).decode()
+
+    def login() -> dict[str, Any]:
+        outcome = authorize(ctx, request, session)
+        assert isinstance(outcome, CodeRedirect)
+        code = query_of(outcome.url)["code"]
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
+        return token_request(ctx, form, header)
+
+    assert "id_token" in benchmark(login)

@@ -1,0 +1,81 @@
+"""Authorization codes (RFC 6749 §4.1.2, §10.5) in the KV store.
+
+"The authorization code MUST expire shortly after it is issued [...] The client MUST NOT use
+the authorization code more than once. If an authorization code is used more than once, the
+authorization server MUST deny the request and SHOULD revoke (when possible) all tokens
+previously issued based on that authorization code."
+
+A code is 256 random bits; the KV key is its SHA-256 (a KV dump reveals no usable code).
+Redemption is an atomic ``pop``: of two concurrent redemptions exactly one wins. The winner
+leaves a ``code-spent:`` marker naming what it issued, so a replay can revoke it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from homeroom.storage.kv import KV
+
+__all__ = ["AuthorizationCode", "CodeStore", "SpentCode"]
+
+_CODE = "code:"
+_SPENT = "code-spent:"
+
+
+@dataclass(frozen=True)
+class AuthorizationCode:
+    """Everything the token endpoint needs, so that redeeming a code reads no database."""
+
+    client_id: str
+    redirect_uri: str
+    scope: str
+    district_id: str
+    user_id: str
+    sid: str
+    auth_time: int
+    code_challenge: str | None
+    nonce: str | None
+    claims: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SpentCode:
+    district_id: str
+    access_jti: str
+    family_id: str | None
+
+
+def _key(prefix: str, code: str) -> str:
+    return prefix + hashlib.sha256(code.encode()).hexdigest()
+
+
+class CodeStore:
+    def __init__(self, kv: KV, ttl_s: int = 60) -> None:
+        self.kv = kv
+        self.ttl_s = ttl_s
+
+    def issue(self, grant: AuthorizationCode) -> str:
+        code = secrets.token_urlsafe(32)
+        self.kv.set(_key(_CODE, code), json.dumps(asdict(grant)).encode(), ttl_s=self.ttl_s)
+        return code
+
+    def redeem(self, code: str) -> AuthorizationCode | None:
+        """Single use: the first caller gets the grant, every later caller None."""
+        if not code or len(code) > 128:
+            return None
+        raw = self.kv.pop(_key(_CODE, code))
+        return None if raw is None else AuthorizationCode(**json.loads(raw))
+
+    def mark_spent(self, code: str, spent: SpentCode, ttl_s: float) -> None:
+        self.kv.set(_key(_SPENT, code), json.dumps(asdict(spent)).encode(), ttl_s=ttl_s)
+
+    def spent(self, code: str) -> SpentCode | None:
+        """What a redeemed code issued (to revoke it on replay), or None."""
+        if not code or len(code) > 128:
+            return None
+        raw = self.kv.pop(_key(_SPENT, code))
+        return None if raw is None else SpentCode(**json.loads(raw))

@@ -1,0 +1,32 @@
+"""The UserInfo endpoint: OIDC Core §5.3, with bearer tokens per RFC 6750.
+
+"The Claims in the UserInfo Response are returned for the End-User identified by the
+Access Token" and only those its scope asks for and the district shares with the app. A
+district that disconnected the app since the token was issued gets ``invalid_token``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeroom.oidc.bearer import Principal
+from homeroom.oidc.claims import user_claims
+from homeroom.oidc.context import OidcContext
+from homeroom.oidc.errors import InsufficientScope, InvalidToken
+from homeroom.storage.sql.types import utcnow
+from homeroom.tenancy import TenantScope
+
+__all__ = ["userinfo"]
+
+
+def userinfo(ctx: OidcContext, principal: Principal) -> dict[str, Any]:
+    if principal.subject is None or not principal.has_scope("openid"):
+        raise InsufficientScope("the access token lacks the openid scope", scope="openid")
+    connection = ctx.clients.connection(principal.district_id, principal.client_id)
+    if connection is None or not connection.active(utcnow()):
+        raise InvalidToken("the app is no longer connected to this district")
+    with TenantScope(principal.district_id), ctx.db.scoped() as uow:
+        user = uow.sign_in_users.find(principal.subject)
+    if user is None or user.status != "active":
+        raise InvalidToken("the user is not active")
+    return user_claims(user, connection, principal.scopes)

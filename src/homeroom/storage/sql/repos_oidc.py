@@ -1,0 +1,195 @@
+"""SQL repositories of the OpenID Provider: signing keys (global), refresh tokens (tenant)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection as SqlConnection
+from sqlalchemy.engine import Row
+
+from homeroom.errors import TenantScopeError
+from homeroom.roster.models import Role, User
+from homeroom.storage.sql import tables as roster
+from homeroom.storage.sql import tables_oidc as t
+
+__all__ = [
+    "RefreshTokenRow",
+    "SigningKeyRow",
+    "SqlRefreshTokens",
+    "SqlSignInUsers",
+    "SqlSigningKeys",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKeyRow:
+    kid: str
+    alg: str
+    state: str
+    private_jwk: str
+    created_at: dt.datetime
+    activated_at: dt.datetime | None
+    retired_at: dt.datetime | None
+
+
+class SqlSigningKeys:
+    def __init__(self, conn: SqlConnection) -> None:
+        self.conn = conn
+
+    def add(self, row: SigningKeyRow) -> None:
+        self.conn.execute(
+            insert(t.signing_keys).values(
+                kid=row.kid,
+                alg=row.alg,
+                state=row.state,
+                private_jwk=row.private_jwk,
+                created_at=row.created_at,
+                activated_at=row.activated_at,
+                retired_at=row.retired_at,
+            )
+        )
+
+    def list(self) -> list[SigningKeyRow]:
+        rows = self.conn.execute(select(t.signing_keys).order_by(t.signing_keys.c.created_at))
+        return [SigningKeyRow(**r._mapping) for r in rows]
+
+    def set_state(self, kid: str, state: str, at: dt.datetime) -> None:
+        values: dict[str, Any] = {"state": state}
+        if state == "current":
+            values["activated_at"] = at
+        elif state == "retired":
+            values["retired_at"] = at
+        self.conn.execute(update(t.signing_keys).where(t.signing_keys.c.kid == kid).values(values))
+
+    def delete(self, kid: str) -> None:
+        self.conn.execute(delete(t.signing_keys).where(t.signing_keys.c.kid == kid))
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshTokenRow:
+    district_id: str
+    token_hash: str
+    family_id: str
+    client_id: str
+    user_id: str
+    scope: str
+    sid: str | None
+    auth_time: int | None
+    access_jti: str | None
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    rotated_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+
+
+class SqlRefreshTokens:
+    """Tenant repository: every statement carries the unit of work's district."""
+
+    def __init__(self, conn: SqlConnection, district_id: str | None) -> None:
+        if district_id is None:
+            raise TenantScopeError("SqlRefreshTokens used outside a TenantScope")
+        self.conn = conn
+        self.district_id = district_id
+        self._mine = t.refresh_tokens.c.district_id == district_id
+
+    def add(self, row: RefreshTokenRow) -> None:
+        values = {k: getattr(row, k) for k in RefreshTokenRow.__slots__}
+        values["district_id"] = self.district_id
+        self.conn.execute(insert(t.refresh_tokens).values(values))
+
+    def find(self, token_hash: str) -> RefreshTokenRow | None:
+        row = self.conn.execute(
+            select(t.refresh_tokens).where(self._mine, t.refresh_tokens.c.token_hash == token_hash)
+        ).first()
+        return None if row is None else _refresh(row)
+
+    def mark_rotated(self, token_hash: str, at: dt.datetime) -> bool:
+        """Compare-and-set: True only for the one caller that rotated a live token."""
+        result = self.conn.execute(
+            update(t.refresh_tokens)
+            .where(
+                self._mine,
+                t.refresh_tokens.c.token_hash == token_hash,
+                t.refresh_tokens.c.rotated_at.is_(None),
+                t.refresh_tokens.c.revoked_at.is_(None),
+            )
+            .values(rotated_at=at)
+        )
+        return bool(result.rowcount == 1)
+
+    def revoke_family(self, family_id: str, at: dt.datetime) -> list[str]:
+        """Revoke every token of the family; returns the ids of the access tokens they
+        were issued with, so that those can be revoked too."""
+        jtis = self.conn.execute(
+            select(t.refresh_tokens.c.access_jti).where(
+                self._mine,
+                t.refresh_tokens.c.family_id == family_id,
+                t.refresh_tokens.c.access_jti.is_not(None),
+            )
+        )
+        found = [str(j) for (j,) in jtis]
+        self.conn.execute(
+            update(t.refresh_tokens)
+            .where(
+                self._mine,
+                t.refresh_tokens.c.family_id == family_id,
+                t.refresh_tokens.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=at)
+        )
+        return found
+
+    def delete_expired(self, before: dt.datetime) -> int:
+        result = self.conn.execute(
+            delete(t.refresh_tokens).where(self._mine, t.refresh_tokens.c.expires_at < before)
+        )
+        return int(result.rowcount)
+
+
+def _refresh(row: Row[Any]) -> RefreshTokenRow:
+    return RefreshTokenRow(**row._mapping)
+
+
+_USER_COLUMNS = (
+    roster.users.c.district_id,
+    roster.users.c.id,
+    roster.users.c.role,
+    roster.users.c.username,
+    roster.users.c.given_name,
+    roster.users.c.family_name,
+    roster.users.c.email,
+    roster.users.c.status,
+)
+
+
+class SqlSignInUsers:
+    """The one read of the instant-login hot path: a user's claims columns, one statement
+    (no school memberships, no password hash)."""
+
+    def __init__(self, conn: SqlConnection, district_id: str | None) -> None:
+        if district_id is None:
+            raise TenantScopeError("SqlSignInUsers used outside a TenantScope")
+        self.conn = conn
+        self.district_id = district_id
+
+    def find(self, user_id: str) -> User | None:
+        row = self.conn.execute(
+            select(*_USER_COLUMNS).where(
+                roster.users.c.district_id == self.district_id, roster.users.c.id == user_id
+            )
+        ).first()
+        if row is None:
+            return None
+        return User(
+            district_id=row.district_id,
+            id=row.id,
+            role=Role(row.role),
+            username=row.username,
+            given_name=row.given_name,
+            family_name=row.family_name,
+            email=row.email,
+            status=row.status,
+        )

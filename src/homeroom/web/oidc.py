@@ -1,0 +1,267 @@
+"""HTTP adapter of the OpenID Provider: parse, call ``homeroom.oidc``, render.
+
+Protocol errors render per their spec: JSON with ``Cache-Control: no-store`` (and
+``WWW-Authenticate`` for 401s) at the token, introspection, revocation and userinfo
+endpoints; an error redirect or an error page at the authorization endpoint. Server-side
+failures are never dressed up as OAuth errors: they escape as 5xx and are counted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from homeroom.identity.sessions import Session
+from homeroom.oidc.authorize import LoginNeeded, authorize, parse_authorization_request
+from homeroom.oidc.bearer import Principal
+from homeroom.oidc.discovery import metadata
+from homeroom.oidc.errors import InvalidRequest, OAuthError
+from homeroom.oidc.introspection import introspect
+from homeroom.oidc.logout import parse_logout_request, send_backchannel
+from homeroom.oidc.metrics import OIDC_ERRORS
+from homeroom.oidc.revocation import revoke
+from homeroom.oidc.token_endpoint import token_request
+from homeroom.oidc.userinfo import userinfo
+from homeroom.web.bearer import bearer_token_from, install_bearer_errors, verify_bearer
+from homeroom.web.demo_app import DEMO_FILE, create_demo_app
+from homeroom.web.pages import csrf_of, render
+from homeroom.wiring import Container
+
+__all__ = ["install", "router"]
+
+router = APIRouter(include_in_schema=False)
+JWKS_MAX_AGE_S = 300
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def current_session(request: Request) -> Session | None:
+    container = _container(request)
+    session_id = container.session_cookie.read(request)
+    return None if session_id is None else container.sessions.get(session_id)
+
+
+def oauth_error_json(endpoint: str, error: OAuthError) -> JSONResponse:
+    OIDC_ERRORS.labels(endpoint=endpoint, error=error.error).inc()
+    return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers())
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An x-www-form-urlencoded body as a dict; RFC 6749 §3.2: "Request and response
+    parameters MUST NOT be included more than once"."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise InvalidRequest("the body must be application/x-www-form-urlencoded")
+    form = await request.form()
+    values: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if name in values:
+            raise InvalidRequest(f"repeated parameter: {name}")
+        if not isinstance(value, str):
+            raise InvalidRequest("file uploads are not accepted")
+        values[name] = value
+    return values
+
+
+# ------------------------------------------------------------------ discovery, JWKS
+
+
+@router.get("/.well-known/openid-configuration")
+@router.get("/.well-known/oauth-authorization-server")
+async def discovery(request: Request) -> JSONResponse:
+    return JSONResponse(
+        metadata(_container(request).settings.issuer),
+        headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE_S}"},
+    )
+
+
+@router.get("/jwks.json")
+def jwks(request: Request) -> Response:
+    body = _container(request).key_ring.jwks_json()
+    return Response(
+        body,
+        media_type="application/jwk-set+json",
+        headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE_S}"},
+    )
+
+
+# ------------------------------------------------------------------ authorization
+
+
+@router.get("/authorize")
+async def authorize_get(request: Request) -> Response:
+    return await run_in_threadpool(_authorize, request, list(request.query_params.multi_items()))
+
+
+@router.post("/authorize")
+async def authorize_post(request: Request) -> Response:
+    form = await request.form()
+    pairs = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    return await run_in_threadpool(_authorize, request, pairs)
+
+
+def _authorize(request: Request, pairs: list[tuple[str, str]]) -> Response:
+    container = _container(request)
+    ctx = container.oidc
+    try:
+        parsed = parse_authorization_request(ctx, pairs)
+        outcome = authorize(ctx, parsed, current_session(request))
+    except OAuthError as error:
+        OIDC_ERRORS.labels(endpoint="authorize", error=error.error).inc()
+        if error.redirect_to is not None and error.redirectable:
+            target = error.redirect_uri(error.redirect_to, error.state, ctx.issuer)
+            return RedirectResponse(target, status_code=302, headers=NO_STORE)
+        return render(
+            request,
+            "oidc/error.html",
+            {"error": error.error, "description": error.description},
+            status_code=400,
+        )
+    if isinstance(outcome, LoginNeeded):
+        return RedirectResponse(outcome.login_url(), status_code=302, headers=NO_STORE)
+    return RedirectResponse(outcome.url, status_code=302, headers=NO_STORE)
+
+
+# ------------------------------------------------------------------ token and friends
+
+
+@router.post("/token")
+async def token(request: Request) -> Response:
+    try:
+        form = await _form(request)
+        body = await run_in_threadpool(
+            token_request, _container(request).oidc, form, request.headers.get("authorization")
+        )
+    except OAuthError as error:
+        return oauth_error_json("token", error)
+    return JSONResponse(body, headers=NO_STORE)
+
+
+@router.post("/introspect")
+async def introspection(request: Request) -> Response:
+    try:
+        form = await _form(request)
+        body = await run_in_threadpool(
+            introspect, _container(request).oidc, form, request.headers.get("authorization")
+        )
+    except OAuthError as error:
+        return oauth_error_json("introspect", error)
+    return JSONResponse(body, headers=NO_STORE)
+
+
+@router.post("/revoke")
+async def revocation(request: Request) -> Response:
+    try:
+        form = await _form(request)
+        await run_in_threadpool(
+            revoke, _container(request).oidc, form, request.headers.get("authorization")
+        )
+    except OAuthError as error:
+        return oauth_error_json("revoke", error)
+    return Response(status_code=200, headers=NO_STORE)
+
+
+@router.api_route("/userinfo", methods=["GET", "POST"])
+async def userinfo_endpoint(request: Request) -> Response:
+    container = _container(request)
+    try:
+        form = await _form(request) if request.method == "POST" and _is_form(request) else {}
+        token_value = bearer_token_from(request.headers.get("authorization"), form)
+
+        def run() -> dict[str, Any]:
+            principal: Principal = verify_bearer(container, token_value)
+            return userinfo(container.oidc, principal)
+
+        body = await run_in_threadpool(run)
+    except OAuthError as error:
+        return oauth_error_json("userinfo", error)
+    return JSONResponse(body, headers=NO_STORE)
+
+
+def _is_form(request: Request) -> bool:
+    return request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+
+
+# ------------------------------------------------------------------ logout
+
+
+@router.api_route("/logout", methods=["GET", "POST"])
+async def logout(request: Request, background: BackgroundTasks) -> Response:
+    if request.method == "POST":
+        form = await request.form()
+        pairs = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    else:
+        pairs = list(request.query_params.multi_items())
+    return await run_in_threadpool(_logout, request, pairs, background)
+
+
+_LOGOUT_PARAMS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state")
+
+
+def _logout(
+    request: Request, pairs: list[tuple[str, str]], background: BackgroundTasks
+) -> Response:
+    container = _container(request)
+    ctx = container.oidc
+    try:
+        parsed = parse_logout_request(ctx, pairs)
+    except OAuthError as error:
+        OIDC_ERRORS.labels(endpoint="logout", error=error.error).inc()
+        return render(
+            request,
+            "oidc/error.html",
+            {"error": error.error, "description": error.description},
+            status_code=400,
+        )
+    session = current_session(request)
+    params = dict(pairs)
+    confirmed = parsed.confirmed_by_hint(session) or (
+        request.method == "POST"
+        and params.get("confirm") == "yes"
+        and csrf_of(request).valid(request, params.get("csrf_token"))
+    )
+    if not confirmed:
+        kept = [(k, v) for k, v in pairs if k in _LOGOUT_PARAMS]
+        return render(
+            request,
+            "oidc/logout_confirm.html",
+            {"params": kept, "client_name": parsed.client.name if parsed.client else None},
+            csrf=True,
+        )
+    redirect = parsed.redirect_url()
+    response: Response
+    if redirect is not None:
+        response = RedirectResponse(redirect, status_code=302, headers=NO_STORE)
+    else:
+        response = render(
+            request,
+            "oidc/message.html",
+            {"title": "Signed out", "message": "You are signed out of Homeroom."},
+        )
+    if session is not None:
+        ended = container.sessions.end(session.id)
+        if ended is not None and ended.apps:
+            background.add_task(send_backchannel, ctx, ended)
+    container.session_cookie.clear(response)
+    return response
+
+
+def install(app: FastAPI) -> None:
+    """Mount the OpenID Provider (and its sign-in page) on the app."""
+    from homeroom.web import login
+
+    app.include_router(router)
+    app.include_router(login.router)
+    install_bearer_errors(app)
+    container: Container = app.state.container
+    demo_file = container.settings.data_dir / DEMO_FILE
+    if demo_file.exists():
+        key = container.secrets.get_or_create("demo-app-session-key")
+        app.mount("/demo-app", create_demo_app(container.settings.issuer, demo_file, key))

@@ -1,0 +1,68 @@
+"""Authorization codes on every KV backend (in-process and Redis): RFC 6749 §4.1.2, §10.5."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from homeroom.oidc.codes import AuthorizationCode, CodeStore, SpentCode
+from homeroom.storage.kv import KV
+
+GRANT = AuthorizationCode(
+    client_id="app_x",
+    redirect_uri="https://a.example/cb",
+    scope="openid",
+    district_id="dst_x",
+    user_id="usr_x",
+    sid="s",
+    auth_time=1,
+    code_challenge=None,
+    nonce="n",
+    claims={"sub": "usr_x"},
+)
+
+
+def test_a_code_redeems_once(kv: KV) -> None:
+    codes = CodeStore(kv)
+    code = codes.issue(GRANT)
+    assert len(code) >= 43
+    assert codes.redeem(code) == GRANT
+    assert codes.redeem(code) is None
+
+
+def test_concurrent_redemptions_have_exactly_one_winner(kv: KV) -> None:
+    codes = CodeStore(kv)
+    code = codes.issue(GRANT)
+    results: list[AuthorizationCode | None] = []
+    barrier = threading.Barrier(8)
+
+    def redeem() -> None:
+        barrier.wait()
+        results.append(codes.redeem(code))
+
+    threads = [threading.Thread(target=redeem) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r is not None for r in results) == 1
+
+
+def test_codes_expire(kv: KV) -> None:
+    codes = CodeStore(kv, ttl_s=1)
+    code = codes.issue(GRANT)
+    time.sleep(1.2)
+    assert codes.redeem(code) is None
+
+
+def test_the_kv_store_never_holds_the_code_itself(kv: KV) -> None:
+    codes = CodeStore(kv)
+    code = codes.issue(GRANT)
+    assert kv.get("code:" + code) is None
+
+
+def test_spent_markers_are_read_once(kv: KV) -> None:
+    codes = CodeStore(kv)
+    codes.mark_spent("c0de", SpentCode("dst_x", "jti", None), ttl_s=5)
+    assert codes.spent("c0de") == SpentCode("dst_x", "jti", None)
+    assert codes.spent("c0de") is None
