@@ -6,8 +6,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from homeroom.config import Settings
+from homeroom.identity.badges import BadgeService
 from homeroom.identity.passwords import PasswordHasher
 from homeroom.identity.sessions import SessionStore
+from homeroom.identity.throttle import LoginThrottle
+from homeroom.portal.printing import BadgePrinting
+from homeroom.portal.service import PortalService
 from homeroom.roster.admin import RosterAdmin
 from homeroom.secrets import DataDirSecrets, SecretSource
 from homeroom.sharing.registry import AppRegistry
@@ -53,6 +57,31 @@ class Container:
             [self.secrets.get_or_create("session-cookie-key")],
             secure=not insecure_ok,
             max_age_s=self.settings.session_absolute_timeout_s,
+        )
+
+    @cached_property
+    def badges(self) -> BadgeService:
+        return BadgeService(
+            self.db, self.secrets.get_or_create("badge-hmac-key"), self.settings.issuer
+        )
+
+    @cached_property
+    def badge_printing(self) -> BadgePrinting:
+        return BadgePrinting(self.db, self.badges)
+
+    @cached_property
+    def login_throttle(self) -> LoginThrottle:
+        return LoginThrottle(self.kv)
+
+    @cached_property
+    def portal(self) -> PortalService:
+        return PortalService(
+            self.db,
+            self.passwords,
+            self.sessions,
+            self.login_throttle,
+            self.badges,
+            self.settings.issuer,
         )
 
     def close(self) -> None:

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from homeroom import __version__
 from homeroom.config import Settings, load_settings
 from homeroom.ops.logging import configure_logging
-from homeroom.web import health
+from homeroom.web import health, portal
 from homeroom.web.errors import install_error_handlers
 from homeroom.web.middleware import RequestContextMiddleware
 from homeroom.wiring import Container, build
@@ -27,6 +27,7 @@ def create_app(container: Container) -> FastAPI:
     install_error_handlers(app)
     # One line per domain: each web module exposes ``router`` (an APIRouter).
     app.include_router(health.router)
+    app.include_router(portal.router)
     app.add_middleware(RequestContextMiddleware)
     return app
 

@@ -10,7 +10,7 @@ from functools import cached_property
 
 from sqlalchemy.engine import Connection as SqlConnection
 
-from homeroom.storage.sql import repos
+from homeroom.storage.sql import repos, repos_portal
 
 __all__ = ["UnitOfWork"]
 
@@ -57,3 +57,7 @@ class UnitOfWork:
     @cached_property
     def audit(self) -> repos.SqlAuditLog:
         return repos.SqlAuditLog(self.conn, self.district_id)
+
+    @cached_property
+    def badges(self) -> repos_portal.SqlBadges:
+        return repos_portal.SqlBadges(self.conn, self.district_id)
