@@ -165,6 +165,29 @@ class BadgeService:
                 )
         return issued
 
+    def set_grades(self, district: District, grades: Sequence[str], actor: str) -> District:
+        """Turn badges on for exactly these grades (empty: off); badges of other grades stop
+        working at once, because sign-in checks the grade every time."""
+        clean = sorted({g.strip() for g in grades if g.strip()})
+        if any(len(g) > 8 for g in clean):
+            raise InvalidInput("a grade is at most 8 characters (e.g. KG, 01, 12)")
+        with self.db.platform() as uow:
+            settings = dict(uow.districts.get(district.id).settings)
+            settings["badge_grades"] = clean
+            uow.districts.update_settings(district.id, settings)
+            updated = uow.districts.get(district.id)
+        with TenantScope(district.id), self.db.scoped() as uow:
+            uow.audit.append(
+                AuditEvent(
+                    actor=actor,
+                    action="badge.grades",
+                    target_type="district",
+                    target_id=district.id,
+                    detail={"grades": clean},
+                )
+            )
+        return updated
+
     def void(self, district: District, badge_id: str, actor: str) -> bool:
         with TenantScope(district.id), self.db.scoped() as uow:
             changed = uow.badges.void(badge_id, utcnow())
