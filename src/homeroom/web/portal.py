@@ -95,6 +95,7 @@ def _render(
             "csrf_field": CSRF_FIELD,
             "csrf": token,
             "base": f"/d/{district.slug}",
+            "payload_mark": PAYLOAD_MARK,
             **context,
         },
         status_code=status_code,
@@ -205,7 +206,7 @@ def badge_page(request: Request, slug: str) -> Response:
     district = _district(request, slug)
     if district is None or not _container(request).portal.methods(district).badge:
         return _not_found()
-    return _render(request, "badge.html", district, payload_mark=PAYLOAD_MARK)
+    return _render(request, "badge.html", district)
 
 
 def _badge_sign_in(request: Request, district: District, payload: str, csrf: str) -> Response:
@@ -216,7 +217,6 @@ def _badge_sign_in(request: Request, district: District, payload: str, csrf: str
             "badge.html",
             district,
             status_code=400,
-            payload_mark=PAYLOAD_MARK,
             error="error_csrf",
         )
     try:
@@ -260,7 +260,6 @@ def badge_photo_sign_in(
             "badge.html",
             district,
             status_code=400,
-            payload_mark=PAYLOAD_MARK,
             error="badge_no_qr",
         )
     return _badge_sign_in(request, district, badge_texts[0], csrf_token)

@@ -6,6 +6,7 @@
   var root = document.getElementById("badge-scanner");
   if (!root) { return; }
   var mark = root.getAttribute("data-mark");
+  if (!mark || mark.length < 3) { return; }
   var video = document.getElementById("badge-video");
   var status = document.getElementById("badge-status");
   var startButton = document.getElementById("badge-start");
@@ -73,5 +74,7 @@
   }
 
   startButton.addEventListener("click", start);
-  start();
+  // After a refused badge, wait for a click: the same card held up again would only be
+  // refused again (and count against the sign-in throttle).
+  if (root.getAttribute("data-autostart") === "1") { start(); }
 })();
