@@ -3,6 +3,7 @@ password sign-in, generic errors, audit, lockout and throttling, CSRF, launch, s
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Iterator
@@ -94,6 +95,20 @@ def test_password_sign_in_opens_the_launchpad_and_is_audited(site: Site) -> None
     assert "Gradebook" not in page.text  # connected for teachers only
     assert "Elsewhere" not in page.text  # connected to beta only
     assert _audit(site, site.alpha, "signin.password") == [("success", site.kid.id)]
+
+
+def test_launchpad_respects_school_scoped_connections(site: Site) -> None:
+    from homeroom.sharing.models import ScopeMode
+
+    with TenantScope(site.alpha.id), site.container.db.scoped() as uow:
+        plain = uow.connections.get(site.plain_app)
+        uow.connections.put(
+            dataclasses.replace(plain, scope_mode=ScopeMode.SCHOOLS, school_ids=("sch_x",))
+        )
+    _sign_in(site, "kid", PASSWORD)
+    page = site.client.get("/d/alpha/apps")
+    assert "Reader" in page.text and "Plain" not in page.text
+    assert site.client.get(f"/d/alpha/launch/{site.plain_app}").status_code == 404
 
 
 def test_failures_are_generic_and_audited(site: Site) -> None:
@@ -201,3 +216,17 @@ def test_language_follows_accept_language(site: Site) -> None:
     assert '<html lang="es">' in spanish.text and "Contraseña" in spanish.text
     english = site.client.get("/d/alpha", headers={"Accept-Language": "fr, en;q=0.8"})
     assert '<html lang="en">' in english.text and "Password" in english.text
+
+
+def test_demo_badge_files_are_served_in_development_only(container: Container) -> None:
+    from homeroom.demo import seed_demo
+
+    seed_demo(container)
+    with TestClient(create_app(container)) as client:
+        png = client.get("/demo/badge.png")
+        assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+        assert client.get("/demo/badges.pdf").content.startswith(b"%PDF")
+        assert client.get("/demo/secrets").status_code == 404
+    container.settings = container.settings.model_copy(update={"environment": "production"})
+    with TestClient(create_app(container)) as client:
+        assert client.get("/demo/badge.png").status_code == 404

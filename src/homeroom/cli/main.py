@@ -151,8 +151,9 @@ def demo(
             f"  teacher:    {info.teacher_username} / {info.teacher_password}",
             f"  admin:      {info.admin_username} / {info.admin_password}",
             f"  demo app:   {issuer}/demo-app/  (client_id {info.app_client_id})",
-            f"  badges:     {info.badge_sheet_path}  (Kindergarten, student01-student10)",
-            f"  one badge:  {info.badge_image_path}  (student01: show it to the camera"
+            f"  badges:     {issuer}/demo/badges.pdf  (Kindergarten, student01-student10;"
+            f" file {info.badge_sheet_path})",
+            f"  one badge:  {issuer}/demo/badge.png  (student01: show it to the camera"
             f" at {data['portal_url']}/badge, or upload it there)",
         ]
     )

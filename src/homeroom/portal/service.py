@@ -18,6 +18,7 @@ from homeroom.identity.sessions import Session, SessionStore
 from homeroom.identity.throttle import LoginThrottle
 from homeroom.portal.errors import SignInFailed, SignInThrottled
 from homeroom.roster.models import District, User, valid_slug
+from homeroom.sharing.models import ScopeMode
 from homeroom.storage.sql import Database
 from homeroom.storage.sql.types import utcnow
 from homeroom.tenancy import TenantScope
@@ -188,14 +189,33 @@ class PortalService:
     # ---------------------------------------------------------------- launchpad
 
     def launchpad(self, district: District, user: User) -> list[LaunchTile]:
-        """Apps connected to the district, active, and allowed for the user's role."""
+        """Apps connected to the district, active, allowed for the user's role, and sharing
+        a part of the district the user is in (a connection limited to some schools or
+        sections shows no tile to anyone outside them).
+
+        ``rules`` connections are evaluated by the sharing domain at authorization time;
+        their tile is shown to every allowed role.
+        """
         now = utcnow()
         with TenantScope(district.id), self.db.scoped() as uow:
-            connections = [
+            candidates = [
                 c
                 for c in uow.connections.list()
                 if c.active(now) and user.role.value in c.roles_allowed
             ]
+            sections: set[str] = set()
+            if any(c.scope_mode is ScopeMode.SECTIONS for c in candidates):
+                sections = {e.section_id for e in uow.enrollments.for_user(user.id)}
+        connections = [
+            c
+            for c in candidates
+            if c.scope_mode is not ScopeMode.SCHOOLS or set(c.school_ids) & set(user.school_ids)
+        ]
+        connections = [
+            c
+            for c in connections
+            if c.scope_mode is not ScopeMode.SECTIONS or set(c.section_ids) & sections
+        ]
         tiles: list[LaunchTile] = []
         with self.db.platform() as uow:
             for connection in connections:

@@ -373,3 +373,24 @@ def badge_print(
             "Cache-Control": "no-store",
         },
     )
+
+
+# --------------------------------------------------------------------------- demo files
+
+_DEMO_FILES = {
+    "badges.pdf": ("demo-badges.pdf", "application/pdf"),
+    "badge.png": ("demo-badge-student01.png", "image/png"),
+}
+
+
+@router.get("/demo/{name}")
+def demo_badge_file(request: Request, name: str) -> Response:
+    """The demo's printable badges, so the README can link to them. They hold live demo
+    credentials, so they are served only in the ``development`` environment."""
+    settings = _container(request).settings
+    entry = _DEMO_FILES.get(name)
+    path = settings.data_dir / entry[0] if entry else None
+    if settings.environment != "development" or path is None or not path.is_file():
+        return Response("not found", status_code=404, media_type="text/plain")
+    assert entry is not None
+    return Response(path.read_bytes(), media_type=entry[1], headers={"Cache-Control": "no-store"})
