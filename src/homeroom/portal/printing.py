@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from homeroom.errors import InvalidInput, NotFound, PermissionDenied
-from homeroom.identity.badges import BadgeService, may_use_badge
+from homeroom.identity.badges import BadgeService, badge_grades, may_use_badge
 from homeroom.portal.badge_sheet import BadgeCard, render_badge_sheet
 from homeroom.roster.models import District, Role, Section, User
 from homeroom.storage.sql import Database
@@ -41,22 +41,28 @@ class BadgePrinting:
     badges: BadgeService
 
     def sections_for(self, district: District, viewer: User) -> list[Section]:
-        """Sections the viewer may print for (the badge page lists them)."""
+        """Sections the viewer may print for whose grade has badges (the badge page)."""
+        grades = badge_grades(district)
         with TenantScope(district.id), self.db.scoped() as uow:
             if viewer.role is Role.DISTRICT_ADMIN:
-                return list(uow.sections.list(limit=1000))
-            if viewer.role is Role.SCHOOL_ADMIN:
-                return [
+                sections = list(uow.sections.list(limit=1000))
+            elif viewer.role is Role.SCHOOL_ADMIN:
+                sections = [
                     s for s in uow.sections.list(limit=1000) if s.school_id in viewer.school_ids
                 ]
-            if viewer.role is Role.TEACHER:
+            elif viewer.role is Role.TEACHER:
                 taught = [
                     e.section_id
                     for e in uow.enrollments.for_user(viewer.id)
                     if e.role is Role.TEACHER
                 ]
-                return [uow.sections.get(s) for s in taught]
-        return []
+                sections = [uow.sections.get(s) for s in taught]
+            else:
+                sections = []
+        return sorted(
+            (s for s in sections if s.grade is None or s.grade in grades),
+            key=lambda s: s.title.lower(),
+        )
 
     def _students(self, district: District, viewer: User | None, target: PrintTarget) -> list[User]:
         """The students of the target; ``viewer`` None means the operator (CLI)."""
