@@ -46,7 +46,7 @@ OTHER_PASSWORD = "oak-tree-42"
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
-        if Path(str(item.fspath)).parent == here:
+        if item.path.parent == here:
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.slow)
             callspec = getattr(item, "callspec", None)

@@ -192,6 +192,17 @@ def test_sign_out_ends_the_session(site: Site) -> None:
     assert site.container.sessions.get(session_id) is None
 
 
+def test_a_new_sign_in_ends_the_previous_session(site: Site) -> None:
+    _sign_in(site, "kid", PASSWORD)
+    signer = site.container.session_cookie._signer
+    first = signer.unsign(str(site.client.cookies.get("homeroom_session"))).decode()
+    _sign_in(site, "kid", "beta-password", "beta")  # the next child on the same Chromebook
+    second = signer.unsign(str(site.client.cookies.get("homeroom_session"))).decode()
+    assert first != second
+    assert site.container.sessions.get(first) is None
+    assert site.container.sessions.get(second) is not None
+
+
 def test_another_districts_session_is_no_session(site: Site) -> None:
     assert _sign_in(site, "kid", PASSWORD).status_code == 303
     beta_apps = site.client.get("/d/beta/apps", follow_redirects=False)

@@ -119,6 +119,18 @@ def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
+def _signed_in(request: Request, district: District, session_id: str) -> Response:
+    """Replace whatever session the browser had (a shared Chromebook: the previous child's
+    session ends here, not at its timeout) and go to the launchpad."""
+    container = _container(request)
+    previous = container.session_cookie.read(request)
+    if previous and previous != session_id:
+        container.sessions.end(previous)
+    response = _see_other(f"/d/{district.slug}/apps")
+    container.session_cookie.write(response, session_id)
+    return response
+
+
 # --------------------------------------------------------------------------- static
 
 
@@ -196,9 +208,7 @@ def password_sign_in(
         session = container.portal.sign_in_password(district, username, password, _ip(request))
     except (SignInFailed, SignInThrottled) as exc:
         return _refused(request, district, "signin.html", exc)
-    response = _see_other(f"/d/{slug}/apps")
-    container.session_cookie.write(response, session.id)
-    return response
+    return _signed_in(request, district, session.id)
 
 
 @router.get("/d/{slug}/badge")
@@ -223,9 +233,7 @@ def _badge_sign_in(request: Request, district: District, payload: str, csrf: str
         session = container.portal.sign_in_badge(district, payload, _ip(request))
     except (SignInFailed, SignInThrottled) as exc:
         return _refused(request, district, "badge.html", exc)
-    response = _see_other(f"/d/{district.slug}/apps")
-    container.session_cookie.write(response, session.id)
-    return response
+    return _signed_in(request, district, session.id)
 
 
 @router.post("/d/{slug}/badge")
