@@ -241,3 +241,67 @@ def test_demo_badge_files_are_served_in_development_only(container: Container) -
     container.settings = container.settings.model_copy(update={"environment": "production"})
     with TestClient(create_app(container)) as client:
         assert client.get("/demo/badge.png").status_code == 404
+
+
+def test_teachers_void_badges_of_their_students_and_admins_void_all(container: Container) -> None:
+    from homeroom.demo import seed_demo
+    from homeroom.identity.badges import credential_from_payload
+
+    info = seed_demo(container)
+    district = container.roster_admin.district(info.district_slug)
+    with TenantScope(district.id), container.db.scoped() as uow:
+        kid = uow.users.by_username("student01")
+        other = uow.users.by_username("student02")
+    assert kid is not None and other is not None
+    issued = {i.user.id: i for i in container.badges.issue(district, [kid, other], "test")}
+
+    def works(user: User) -> bool:
+        credential = credential_from_payload(issued[user.id].payload, district.slug)
+        return (
+            credential is not None and container.badges.authenticate(district, credential) == user
+        )
+
+    def sign_in(client: TestClient, username: str, password: str) -> str:
+        client.get("/d/maplewood")
+        token = str(client.cookies.get("homeroom_csrf"))
+        response = client.post(
+            "/d/maplewood/signin",
+            data={"username": username, "password": password, "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303
+        return token
+
+    app = create_app(container)
+    with TestClient(app, base_url=container.settings.issuer) as chen:
+        token = sign_in(chen, "mr.chen", info.teacher_password)  # teaches grades 6 and 7
+        refused = chen.post(
+            "/d/maplewood/badges/void", data={"user_id": kid.id, "csrf_token": token}
+        )
+        assert refused.status_code == 404 and works(kid)
+        all_refused = chen.post(
+            "/d/maplewood/badges/void-all", data={"confirm": "yes", "csrf_token": token}
+        )
+        assert all_refused.status_code == 404 and works(other)
+    with TestClient(app, base_url=container.settings.issuer) as rivera:
+        token = sign_in(rivera, "ms.rivera", info.teacher_password)  # teaches Kindergarten
+        page = rivera.get("/d/maplewood/badges")
+        section_id = re.search(r"badges\?section=(sec_\w+)", page.text)
+        assert section_id is not None
+        students = rivera.get(f"/d/maplewood/badges?section={section_id.group(1)}")
+        assert "Stop badge of Ava Garcia" in students.text
+        done = rivera.post(
+            "/d/maplewood/badges/void",
+            data={"user_id": kid.id, "section_id": section_id.group(1), "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303 and "done=voided" in done.headers["location"]
+        assert not works(kid) and works(other)
+    with TestClient(app, base_url=container.settings.issuer) as admin:
+        token = sign_in(admin, "admin", info.admin_password)
+        done = admin.post(
+            "/d/maplewood/badges/void-all",
+            data={"confirm": "yes", "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303 and not works(other)

@@ -143,3 +143,23 @@ class BadgePrinting:
         issued = self.badges.issue(district, students, actor)
         cards = [BadgeCard(i.user.name, caption or f"{i.user.username}", i.payload) for i in issued]
         return render_badge_sheet(district.name, cards), len(cards)
+
+    def students(self, district: District, viewer: User, section_id: str) -> list[User]:
+        """The section's students who may use badges (for the per-student actions)."""
+        target = PrintTarget(section_id=section_id)
+        return [u for u in self._students(district, viewer, target) if may_use_badge(district, u)]
+
+    def void_student(self, district: District, viewer: User | None, user_id: str) -> int:
+        """Void a student's badges, if the viewer may print for that student."""
+        found = self._students(district, viewer, PrintTarget(user_id=user_id))
+        if not found:
+            raise NotFound("user not found")
+        student = found[0]
+        actor = "cli" if viewer is None else f"user:{viewer.id}"
+        return self.badges.void_user(district, student.id, actor=actor)
+
+    def void_all(self, district: District, viewer: User) -> int:
+        """Year end, from the portal: district administrators only."""
+        if viewer.role is not Role.DISTRICT_ADMIN:
+            raise PermissionDenied("only district administrators void every badge")
+        return self.badges.void_all(district, actor=f"user:{viewer.id}")

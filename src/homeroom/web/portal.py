@@ -10,6 +10,7 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -21,7 +22,7 @@ from homeroom.portal.errors import SignInFailed, SignInThrottled
 from homeroom.portal.i18n import Catalogue, negotiate
 from homeroom.portal.printing import PRINTER_ROLES, PrintTarget
 from homeroom.portal.qr_decode import MAX_UPLOAD_BYTES, read_qr_texts
-from homeroom.roster.models import District, User
+from homeroom.roster.models import District, Role, User
 from homeroom.web.csrf import CSRF_FIELD, csrf_token, csrf_valid, set_csrf_cookie
 from homeroom.wiring import Container
 
@@ -342,8 +343,73 @@ def badge_admin(request: Request, slug: str) -> Response:
         return _see_other(f"/d/{slug}")
     if user.role not in PRINTER_ROLES:
         return _not_found()
-    sections = _container(request).badge_printing.sections_for(district, user)
-    return _render(request, "badges.html", district, user=user, sections=sections)
+    printing = _container(request).badge_printing
+    sections = printing.sections_for(district, user)
+    chosen = request.query_params.get("section")
+    selected = next((s for s in sections if s.id == chosen), None)
+    students = printing.students(district, user, selected.id) if selected else []
+    notice = request.query_params.get("done")
+    return _render(
+        request,
+        "badges.html",
+        district,
+        user=user,
+        sections=sections,
+        selected=selected,
+        students=students,
+        notice=notice if notice in ("voided", "voided_all") else None,
+        is_district_admin=user.role is Role.DISTRICT_ADMIN,
+    )
+
+
+@router.post("/d/{slug}/badges/void")
+def badge_void(
+    request: Request,
+    slug: str,
+    user_id: Annotated[str, Form(max_length=64)] = "",
+    section_id: Annotated[str, Form(max_length=64)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Void one student's badge: it stops working on the next scan."""
+    district = _district(request, slug)
+    if district is None:
+        return _not_found()
+    container = _container(request)
+    viewer = _viewer(request, district)
+    if viewer is None:
+        return _see_other(f"/d/{slug}")
+    if not csrf_valid(request, csrf_token, container.settings.issuer):
+        return _see_other(f"/d/{slug}/badges")
+    try:
+        container.badge_printing.void_student(district, viewer, user_id)
+    except (NotFound, PermissionDenied, InvalidInput):
+        return _not_found()
+    query = urlencode({"section": section_id, "done": "voided"})
+    return _see_other(f"/d/{slug}/badges?{query}")
+
+
+@router.post("/d/{slug}/badges/void-all")
+def badge_void_all(
+    request: Request,
+    slug: str,
+    confirm: Annotated[str, Form(max_length=8)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Year end: every badge of the district stops working (district admins only)."""
+    district = _district(request, slug)
+    if district is None:
+        return _not_found()
+    container = _container(request)
+    viewer = _viewer(request, district)
+    if viewer is None:
+        return _see_other(f"/d/{slug}")
+    if not csrf_valid(request, csrf_token, container.settings.issuer) or confirm != "yes":
+        return _see_other(f"/d/{slug}/badges")
+    try:
+        container.badge_printing.void_all(district, viewer)
+    except PermissionDenied:
+        return _not_found()
+    return _see_other(f"/d/{slug}/badges?done=voided_all")
 
 
 @router.post("/d/{slug}/badges/print")
