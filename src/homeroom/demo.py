@@ -11,8 +11,13 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import qrcode
+import qrcode.constants
+from PIL import Image, ImageDraw, ImageFont
+
 from homeroom.ids import new_id
-from homeroom.roster.models import Enrollment, Role, School, Section
+from homeroom.portal.badge_sheet import BadgeCard, render_badge_sheet
+from homeroom.roster.models import Enrollment, Role, School, Section, User
 from homeroom.sharing.models import FieldGroup
 from homeroom.storage.sql.types import utcnow
 from homeroom.tenancy import TenantScope
@@ -64,6 +69,10 @@ class DemoInfo:
     admin_username: str
     admin_password: str
     created: bool
+    badge_sheet_path: str = ""
+    """A printable PDF of the Kindergarten class's QR badges (badges are on for grade KG)."""
+    badge_image_path: str = ""
+    """A PNG of student01's badge: show it to the portal's camera or upload it."""
 
 
 def _demo_file(container: Container) -> Path:
@@ -180,6 +189,7 @@ def seed_demo(container: Container) -> DemoInfo:
     )
     grades = ["KG", "02", "06", "07"]
     enrollments: list[Enrollment] = []
+    kg_students: list[User] = []
     for n in range(40):
         section = sections[n // 10]
         student = admin.create_user(
@@ -196,6 +206,8 @@ def seed_demo(container: Container) -> DemoInfo:
         enrollments.append(
             Enrollment(district.id, new_id("enrollment"), section.id, student.id, Role.STUDENT)
         )
+        if student.grade == "KG":
+            kg_students.append(student)
     for index, section in enumerate(sections):
         teacher = teachers[index // 2]
         enrollments.append(
@@ -216,6 +228,7 @@ def seed_demo(container: Container) -> DemoInfo:
         district, new_app.app.id, field_groups=(FieldGroup.BASIC, FieldGroup.EMAIL), actor="demo"
     )
     assert new_app.client_secret is not None
+    sheet, image = _demo_badges(container, district.id, sections[0].title, kg_students)
     info = DemoInfo(
         district_slug=DEMO_SLUG,
         district_id=district.id,
@@ -229,6 +242,8 @@ def seed_demo(container: Container) -> DemoInfo:
         admin_username="admin",
         admin_password=ADMIN_PASSWORD,
         created=True,
+        badge_sheet_path=str(sheet),
+        badge_image_path=str(image),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -237,3 +252,44 @@ def seed_demo(container: Container) -> DemoInfo:
         data.pop("created")
         json.dump(data, fh, indent=2)
     return info
+
+
+def _demo_badges(
+    container: Container, district_id: str, caption: str, students: list[User]
+) -> tuple[Path, Path]:
+    """Turn badges on for Kindergarten, issue the class's badges, write a sheet and a card.
+
+    The credentials exist only now (the database keeps keyed hashes), so the files written
+    here are the demo's only copies; ``homeroom badges print`` issues new ones.
+    """
+    with container.db.platform() as uow:
+        district = uow.districts.get(district_id)
+        settings = dict(district.settings)
+        settings["badge_grades"] = ["KG"]
+        settings["login_methods"] = ["password", "badge"]
+        uow.districts.update_settings(district_id, settings)
+        district = uow.districts.get(district_id)
+    issued = container.badges.issue(district, students, actor="demo")
+    cards = [BadgeCard(i.user.name, caption, i.payload) for i in issued]
+    directory = container.settings.data_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    sheet = directory / "demo-badges.pdf"
+    sheet.write_bytes(render_badge_sheet(district.name, cards))
+    image = directory / "demo-badge-student01.png"
+    first = next(i for i in issued if i.user.username == "student01")
+    badge_card_png(first.payload, first.user.name).save(image)
+    return sheet, image
+
+
+def badge_card_png(payload: str, name: str) -> Image.Image:
+    """One badge as a picture: the QR code with the name under it (for screens and tests)."""
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=4)
+    qr.add_data(payload)
+    code = qr.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
+    card = Image.new("RGB", (code.width, code.height + 90), "white")
+    card.paste(code, (0, 0))
+    draw = ImageDraw.Draw(card)
+    font = ImageFont.load_default(size=40)
+    width = draw.textlength(name, font=font)
+    draw.text(((card.width - width) / 2, code.height + 10), name, fill="black", font=font)
+    return card

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from homeroom.config import Settings
+from homeroom.identity.badges import BadgeService
 from homeroom.identity.password_login import PasswordLogin
 from homeroom.identity.passwords import PasswordHasher
 from homeroom.identity.sessions import SessionStore
@@ -14,6 +15,8 @@ from homeroom.oidc.clients import ClientDirectory
 from homeroom.oidc.context import OidcContext
 from homeroom.oidc.keys import KeyRing
 from homeroom.ops.ratelimit import RateLimiter
+from homeroom.portal.printing import BadgePrinting
+from homeroom.portal.service import PortalService
 from homeroom.roster.admin import RosterAdmin
 from homeroom.secrets import DataDirSecrets, SecretSource
 from homeroom.sharing.registry import AppRegistry
@@ -88,8 +91,29 @@ class Container:
         return PasswordLogin(self.db, self.passwords)
 
     @cached_property
+    def badges(self) -> BadgeService:
+        return BadgeService(
+            self.db, self.secrets.get_or_create("badge-hmac-key"), self.settings.issuer
+        )
+
+    @cached_property
+    def badge_printing(self) -> BadgePrinting:
+        return BadgePrinting(self.db, self.badges)
+
+    @cached_property
     def login_throttle(self) -> LoginThrottle:
         return LoginThrottle(self.kv)
+
+    @cached_property
+    def portal(self) -> PortalService:
+        return PortalService(
+            self.db,
+            self.passwords,
+            self.sessions,
+            self.login_throttle,
+            self.badges,
+            self.settings.issuer,
+        )
 
     def close(self) -> None:
         self.db.dispose()

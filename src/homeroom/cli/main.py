@@ -17,6 +17,7 @@ import click
 import typer
 from rich.console import Console
 
+from homeroom.cli.badges import badges_app
 from homeroom.cli.keys import keys_app
 from homeroom.cli.loadtest import loadtest_app
 from homeroom.cli.probe import probe_app
@@ -43,6 +44,7 @@ app.add_typer(apps_app, name="app")
 app.add_typer(probe_app, name="probe")
 app.add_typer(loadtest_app, name="loadtest")
 app.add_typer(keys_app, name="keys")
+app.add_typer(badges_app, name="badges")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -174,6 +176,10 @@ def demo(
             f"  teacher:    {info.teacher_username} / {info.teacher_password}",
             f"  admin:      {info.admin_username} / {info.admin_password}",
             f"  demo app:   {issuer}/demo-app/  (client_id {info.app_client_id})",
+            f"  badges:     {issuer}/demo/badges.pdf  (Kindergarten, student01-student10;"
+            f" file {info.badge_sheet_path})",
+            f"  one badge:  {issuer}/demo/badge.png  (student01: show it to the camera"
+            f" at {data['portal_url']}/badge, or upload it there)",
         ]
     )
     data.pop("app_client_secret")

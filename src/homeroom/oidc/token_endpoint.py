@@ -46,5 +46,5 @@ def token_request(
     if grant is None:
         raise UnsupportedGrantType(f"unsupported grant_type {grant_type[:40]!r}")
     body = grant(ctx, app, form)
-    TOKENS_ISSUED.labels(grant_type=grant_type).inc()
+    TOKENS_ISSUED.labels(grant=grant_type).inc()
     return body

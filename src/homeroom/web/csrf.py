@@ -1,7 +1,8 @@
 """CSRF protection for HTML forms: a signed double-submit token (OWASP CSRF Cheat Sheet).
 
 A random value lives in an HttpOnly, SameSite=Strict cookie; the form carries its HMAC under
-a server key. A cross-site page can neither read the cookie nor compute the HMAC.
+a server key. A cross-site page can neither read the cookie nor compute the HMAC. A request
+whose ``Origin`` header names another site is refused before the token is compared.
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-__all__ = ["CSRF_COOKIE", "CsrfProtector"]
+__all__ = ["CSRF_COOKIE", "CSRF_FIELD", "CsrfProtector"]
 
 CSRF_COOKIE = "homeroom_csrf"
+CSRF_FIELD = "csrf_token"
 
 
 class CsrfProtector:
@@ -39,6 +42,11 @@ class CsrfProtector:
         )
 
     def valid(self, request: Request, submitted: str | None) -> bool:
+        origin = request.headers.get("origin")
+        if origin and origin != "null":
+            issuer_host = urlsplit(str(request.app.state.container.settings.issuer)).netloc
+            if urlsplit(origin).netloc not in (request.headers.get("host", ""), issuer_host):
+                return False
         value = request.cookies.get(CSRF_COOKIE)
         if not value or not submitted:
             return False

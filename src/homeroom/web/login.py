@@ -99,8 +99,11 @@ async def login_submit(request: Request) -> Response:
     district_id = None if district is None else district.id
     ip = request.client.host if request.client else "-"
     throttle = container.login_throttle
-    if await run_in_threadpool(throttle.blocked, district_id, username, ip):
-        LOGINS.labels(method="password", outcome="throttled").inc()
+    # Unknown districts still count against the address, under a key of their own.
+    scope_key = district_id or "unknown-district"
+    refusal = await run_in_threadpool(throttle.check, scope_key, ip, username)
+    if refusal is not None:
+        LOGINS.labels(method="password", outcome=refusal.reason).inc()
         refused = _page(
             request,
             district=district_slug,
@@ -109,13 +112,13 @@ async def login_submit(request: Request) -> Response:
             error=THROTTLED_ERROR,
             status_code=429,
         )
-        refused.headers["Retry-After"] = str(throttle.window_s)
+        refused.headers["Retry-After"] = str(refusal.retry_after)
         return refused
     user = await run_in_threadpool(
         container.password_login.verify, district_id, username, field.get("password", "")
     )
     if user is None:
-        await run_in_threadpool(throttle.failed, district_id, username, ip)
+        await run_in_threadpool(throttle.failed, scope_key, username)
         LOGINS.labels(method="password", outcome="failure").inc()
         return _page(
             request,
@@ -126,7 +129,7 @@ async def login_submit(request: Request) -> Response:
             status_code=401,
         )
     LOGINS.labels(method="password", outcome="success").inc()
-    await run_in_threadpool(throttle.succeeded, district_id, username, ip)
+    await run_in_threadpool(throttle.succeeded, scope_key, username)
     old = container.session_cookie.read(request)
     if old:
         await run_in_threadpool(container.sessions.end, old)  # no session fixation

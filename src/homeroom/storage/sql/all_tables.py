@@ -4,7 +4,11 @@ Each domain keeps its tables in ``storage/sql/tables_<domain>.py`` (on the share
 ``metadata`` from ``tables.py``) and adds one import line here.
 """
 
-from homeroom.storage.sql import tables, tables_oidc
+from homeroom.storage.sql import (
+    tables,
+    tables_oidc,
+    tables_portal,  # noqa: F401 (registers tables)
+)
 from homeroom.storage.sql.tables import metadata, tenant_tables
 
 __all__ = ["metadata", "tables", "tables_oidc", "tenant_tables"]

@@ -10,7 +10,7 @@ from functools import cached_property
 
 from sqlalchemy.engine import Connection as SqlConnection
 
-from homeroom.storage.sql import repos, repos_oidc
+from homeroom.storage.sql import repos, repos_oidc, repos_portal
 
 __all__ = ["UnitOfWork"]
 
@@ -70,3 +70,7 @@ class UnitOfWork:
     @cached_property
     def sign_in_users(self) -> repos_oidc.SqlSignInUsers:
         return repos_oidc.SqlSignInUsers(self.conn, self.district_id)
+
+    @cached_property
+    def badges(self) -> repos_portal.SqlBadges:
+        return repos_portal.SqlBadges(self.conn, self.district_id)

@@ -1,0 +1,253 @@
+"""Portal rules: which district a page is, who may sign in how, what the launchpad shows.
+
+Password checks run argon2id (tens of milliseconds of CPU): callers run this service in a
+worker thread, never on the event loop, and the database transaction is closed before the
+hash is verified so a slow verification never holds a pooled connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from homeroom.audit.models import AuditEvent
+from homeroom.errors import NotFound
+from homeroom.identity.badges import BadgeService, badge_grades, credential_from_payload
+from homeroom.identity.passwords import PasswordHasher
+from homeroom.identity.sessions import Session, SessionStore
+from homeroom.identity.throttle import LoginThrottle
+from homeroom.portal.errors import SignInFailed, SignInThrottled
+from homeroom.roster.models import District, User, valid_slug
+from homeroom.sharing.models import ScopeMode
+from homeroom.storage.sql import Database
+from homeroom.storage.sql.types import utcnow
+from homeroom.tenancy import TenantScope
+
+__all__ = ["LaunchTile", "PortalService", "SignInMethods"]
+
+
+@dataclass(frozen=True, slots=True)
+class SignInMethods:
+    password: bool
+    badge: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchTile:
+    client_id: str
+    name: str
+    icon_url: str | None
+
+
+@dataclass
+class PortalService:
+    db: Database
+    passwords: PasswordHasher
+    sessions: SessionStore
+    throttle: LoginThrottle
+    badges: BadgeService
+    issuer: str
+
+    # ---------------------------------------------------------------- districts
+
+    def district(self, slug: str) -> District:
+        """The district of a portal URL; NotFound (the same for malformed and unknown)."""
+        if not valid_slug(slug):
+            raise NotFound("not found")
+        with self.db.platform() as uow:
+            district = uow.districts.by_slug(slug)
+        if district is None:
+            raise NotFound("not found")
+        return district
+
+    def methods(self, district: District) -> SignInMethods:
+        login_methods = district.settings.get("login_methods") or []
+        return SignInMethods(
+            password="password" in login_methods, badge=bool(badge_grades(district))
+        )
+
+    def user(self, district: District, user_id: str) -> User:
+        with TenantScope(district.id), self.db.scoped() as uow:
+            return uow.users.get(user_id)
+
+    def session_user(self, district: District, session: Session | None) -> User | None:
+        """The signed-in user of *this* district; another district's session is no session."""
+        if session is None or session.district_id != district.id:
+            return None
+        try:
+            user = self.user(district, session.user_id)
+        except NotFound:
+            return None
+        return user if user.status == "active" else None
+
+    # ---------------------------------------------------------------- sign-in
+
+    def _audit(self, district: District, event: AuditEvent) -> None:
+        with TenantScope(district.id), self.db.scoped() as uow:
+            uow.audit.append(event)
+
+    def sign_in_password(
+        self, district: District, username: str, password: str, ip: str
+    ) -> Session:
+        username = username.strip()
+        if not self.methods(district).password:
+            raise SignInFailed("password sign-in is off in this district")
+        refusal = self.throttle.check(district.id, ip, username)
+        if refusal is not None:
+            self._audit(
+                district,
+                AuditEvent(
+                    actor="anonymous",
+                    action="signin.password",
+                    outcome="failure",
+                    ip=ip,
+                    detail={"reason": refusal.reason},
+                ),
+            )
+            raise SignInThrottled(refusal.reason, refusal.retry_after)
+        user: User | None = None
+        stored: str | None = None
+        if 0 < len(username) <= 255:
+            with TenantScope(district.id), self.db.scoped() as uow:
+                user = uow.users.by_username(username)
+                stored = None if user is None else uow.users.password_hash(user.id)
+        # Always one argon2 verification (a dummy hash for unknown users): same cost either way.
+        ok = self.passwords.verify(stored, password) and user is not None
+        if user is None or not ok or user.status != "active":
+            locked = self.throttle.failed(district.id, username)
+            self._audit(
+                district,
+                AuditEvent(
+                    actor="anonymous" if user is None else f"user:{user.id}",
+                    action="signin.password",
+                    target_type="user" if user else None,
+                    target_id=user.id if user else None,
+                    outcome="failure",
+                    ip=ip,
+                    detail={"reason": "locked_out" if locked else "bad_credentials"},
+                ),
+            )
+            raise SignInFailed("bad credentials")
+        self.throttle.succeeded(district.id, username)
+        self._audit(
+            district,
+            AuditEvent(
+                actor=f"user:{user.id}",
+                action="signin.password",
+                target_type="user",
+                target_id=user.id,
+                ip=ip,
+            ),
+        )
+        return self.sessions.start(district.id, user.id, "password")
+
+    def sign_in_badge(self, district: District, payload: str, ip: str) -> Session:
+        if not self.methods(district).badge:
+            raise SignInFailed("badges are off in this district")
+        refusal = self.throttle.check(district.id, ip)
+        if refusal is not None:
+            self._audit(
+                district,
+                AuditEvent(
+                    actor="anonymous",
+                    action="signin.badge",
+                    outcome="failure",
+                    ip=ip,
+                    detail={"reason": refusal.reason},
+                ),
+            )
+            raise SignInThrottled(refusal.reason, refusal.retry_after)
+        credential = credential_from_payload(payload, district.slug)
+        user = None if credential is None else self.badges.authenticate(district, credential)
+        if user is None:
+            self._audit(
+                district,
+                AuditEvent(
+                    actor="anonymous",
+                    action="signin.badge",
+                    outcome="failure",
+                    ip=ip,
+                    detail={"reason": "bad_badge"},
+                ),
+            )
+            raise SignInFailed("bad badge")
+        self._audit(
+            district,
+            AuditEvent(
+                actor=f"user:{user.id}",
+                action="signin.badge",
+                target_type="user",
+                target_id=user.id,
+                ip=ip,
+            ),
+        )
+        return self.sessions.start(district.id, user.id, "badge")
+
+    def sign_out(self, session_id: str | None) -> Session | None:
+        return self.sessions.end(session_id) if session_id else None
+
+    # ---------------------------------------------------------------- launchpad
+
+    def launchpad(self, district: District, user: User) -> list[LaunchTile]:
+        """Apps connected to the district, active, allowed for the user's role, and sharing
+        a part of the district the user is in (a connection limited to some schools or
+        sections shows no tile to anyone outside them).
+
+        ``rules`` connections are evaluated by the sharing domain at authorization time;
+        their tile is shown to every allowed role.
+        """
+        now = utcnow()
+        with TenantScope(district.id), self.db.scoped() as uow:
+            candidates = [
+                c
+                for c in uow.connections.list()
+                if c.active(now) and user.role.value in c.roles_allowed
+            ]
+            sections: set[str] = set()
+            if any(c.scope_mode is ScopeMode.SECTIONS for c in candidates):
+                sections = {e.section_id for e in uow.enrollments.for_user(user.id)}
+        connections = [
+            c
+            for c in candidates
+            if c.scope_mode is not ScopeMode.SCHOOLS or set(c.school_ids) & set(user.school_ids)
+        ]
+        connections = [
+            c
+            for c in connections
+            if c.scope_mode is not ScopeMode.SECTIONS or set(c.section_ids) & sections
+        ]
+        tiles: list[LaunchTile] = []
+        with self.db.platform() as uow:
+            for connection in connections:
+                app = uow.apps.find(connection.app_id)
+                if app is not None and app.status == "active":
+                    tiles.append(LaunchTile(app.id, app.name, app.icon_url))
+        return sorted(tiles, key=lambda t: t.name.lower())
+
+    def launch_url(self, district: District, user: User, client_id: str) -> str:
+        """Where a tile click goes.
+
+        OpenID Connect Core 1.0 §4 (Initiating Login from a Third Party): redirect to the
+        app's registered ``initiate_login_uri`` with ``iss`` (REQUIRED), ``login_hint`` and
+        ``target_link_uri``; the app then sends the browser to ``/authorize``, which finds
+        the portal session and answers with a code at once. An app that registered no
+        initiate URI gets the Clever-style flow: an authorization request on its behalf to
+        its first redirect URI.
+        """
+        if not any(t.client_id == client_id for t in self.launchpad(district, user)):
+            raise NotFound("app not found")
+        with self.db.platform() as uow:
+            app = uow.apps.get(client_id)
+        if app.initiate_login_uri:
+            query = urlencode({"iss": self.issuer, "login_hint": user.id})
+            sep = "&" if "?" in app.initiate_login_uri else "?"
+            return f"{app.initiate_login_uri}{sep}{query}"
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": app.id,
+                "redirect_uri": app.redirect_uris[0],
+                "scope": "openid",
+            }
+        )
+        return f"{self.issuer}/authorize?{query}"

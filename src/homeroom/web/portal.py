@@ -1,0 +1,471 @@
+"""The district portal over HTTP: parse, call ``PortalService``, render a template.
+
+Handlers are plain ``def``: Starlette runs them in its threadpool, so argon2 verification
+and QR decoding never block the event loop. Every page of ``/d/<slug>`` shows one
+district only; an unknown slug is the same bare 404 as a malformed one.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from homeroom.errors import InvalidInput, NotFound, PermissionDenied
+from homeroom.identity.badges import PAYLOAD_MARK
+from homeroom.portal.errors import SignInFailed, SignInThrottled
+from homeroom.portal.i18n import Catalogue, negotiate
+from homeroom.portal.printing import PRINTER_ROLES, PrintTarget
+from homeroom.portal.qr_decode import MAX_UPLOAD_BYTES, read_qr_texts
+from homeroom.roster.models import District, Role, User
+from homeroom.web.csrf import CSRF_FIELD
+from homeroom.web.pages import csrf_of
+from homeroom.wiring import Container
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["portal"], include_in_schema=False)
+
+_TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "portal" / "templates"))
+_STATIC_DIR = Path(__file__).parent / "static"
+_STATIC = {str(p.relative_to(_STATIC_DIR)): p for p in _STATIC_DIR.rglob("*") if p.is_file()}
+LANG_COOKIE = "homeroom_lang"
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; "
+    "media-src 'self' blob: mediastream:; connect-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+_NOT_FOUND = (
+    '<!doctype html><html lang="en"><meta charset="utf-8"><title>Not found</title>'
+    "<h1>Not found</h1></html>"
+)
+
+
+def _container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def _ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _not_found() -> HTMLResponse:
+    return HTMLResponse(_NOT_FOUND, status_code=404, headers={"Cache-Control": "no-store"})
+
+
+def _district(request: Request, slug: str) -> District | None:
+    try:
+        return _container(request).portal.district(slug)
+    except NotFound:
+        return None
+
+
+def _viewer(request: Request, district: District) -> User | None:
+    container = _container(request)
+    session_id = container.session_cookie.read(request)
+    session = container.sessions.get(session_id) if session_id else None
+    return container.portal.session_user(district, session)
+
+
+def _render(
+    request: Request,
+    template: str,
+    district: District,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    container = _container(request)
+    chosen = request.query_params.get("lang")
+    lang = negotiate(
+        request.headers.get("accept-language"), chosen or request.cookies.get(LANG_COOKIE)
+    )
+    cookie_value, token = csrf_of(request).issue(request)
+    response = _TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {
+            "t": Catalogue(lang),
+            "lang": lang,
+            "district": district,
+            "csrf_field": CSRF_FIELD,
+            "csrf": token,
+            "base": f"/d/{district.slug}",
+            "payload_mark": PAYLOAD_MARK,
+            **context,
+        },
+        status_code=status_code,
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": _CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+            "Content-Language": lang,
+            **(headers or {}),
+        },
+    )
+    secure = container.session_cookie.secure
+    csrf_of(request).set_cookie(response, cookie_value)
+    if chosen in ("en", "es"):
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=secure)
+    return response
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def _signed_in(request: Request, district: District, session_id: str) -> Response:
+    """Replace whatever session the browser had (a shared Chromebook: the previous child's
+    session ends here, not at its timeout) and go to the launchpad."""
+    container = _container(request)
+    previous = container.session_cookie.read(request)
+    if previous and previous != session_id:
+        container.sessions.end(previous)
+    response = _see_other(f"/d/{district.slug}/apps")
+    container.session_cookie.write(response, session_id)
+    return response
+
+
+# --------------------------------------------------------------------------- static
+
+
+@router.get("/static/{path:path}")
+def static(path: str) -> Response:
+    """Packaged static files only (an allow-list built at import: no path traversal)."""
+    file = _STATIC.get(path)
+    if file is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    media_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    return Response(
+        file.read_bytes(),
+        media_type=media_type,
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+# --------------------------------------------------------------------------- sign-in
+
+
+@router.get("/d/{slug}")
+def portal_home(request: Request, slug: str) -> Response:
+    district = _district(request, slug)
+    if district is None:
+        return _not_found()
+    if _viewer(request, district) is not None:
+        return _see_other(f"/d/{slug}/apps")
+    methods = _container(request).portal.methods(district)
+    return _render(
+        request,
+        "signin.html",
+        district,
+        methods=methods,
+        signed_out=request.query_params.get("signed_out") == "1",
+    )
+
+
+def _refused(
+    request: Request, district: District, template: str, exc: SignInFailed | SignInThrottled
+) -> HTMLResponse:
+    throttled = isinstance(exc, SignInThrottled)
+    return _render(
+        request,
+        template,
+        district,
+        status_code=429 if throttled else 401,
+        headers={"Retry-After": str(exc.retry_after)} if isinstance(exc, SignInThrottled) else {},
+        methods=_container(request).portal.methods(district),
+        error="error_throttled" if throttled else "error_generic",
+    )
+
+
+@router.post("/d/{slug}/signin")
+def password_sign_in(
+    request: Request,
+    slug: str,
+    username: Annotated[str, Form(max_length=255)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    district = _district(request, slug)
+    if district is None:
+        return _not_found()
+    container = _container(request)
+    if not csrf_of(request).valid(request, csrf_token):
+        return _render(
+            request,
+            "signin.html",
+            district,
+            status_code=400,
+            methods=container.portal.methods(district),
+            error="error_csrf",
+        )
+    try:
+        session = container.portal.sign_in_password(district, username, password, _ip(request))
+    except (SignInFailed, SignInThrottled) as exc:
+        return _refused(request, district, "signin.html", exc)
+    return _signed_in(request, district, session.id)
+
+
+@router.get("/d/{slug}/badge")
+def badge_page(request: Request, slug: str) -> Response:
+    district = _district(request, slug)
+    if district is None or not _container(request).portal.methods(district).badge:
+        return _not_found()
+    return _render(request, "badge.html", district)
+
+
+def _badge_sign_in(request: Request, district: District, payload: str, csrf: str) -> Response:
+    container = _container(request)
+    if not csrf_of(request).valid(request, csrf):
+        return _render(
+            request,
+            "badge.html",
+            district,
+            status_code=400,
+            error="error_csrf",
+        )
+    try:
+        session = container.portal.sign_in_badge(district, payload, _ip(request))
+    except (SignInFailed, SignInThrottled) as exc:
+        return _refused(request, district, "badge.html", exc)
+    return _signed_in(request, district, session.id)
+
+
+@router.post("/d/{slug}/badge")
+def badge_sign_in(
+    request: Request,
+    slug: str,
+    payload: Annotated[str, Form(max_length=2048)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    district = _district(request, slug)
+    if district is None or not _container(request).portal.methods(district).badge:
+        return _not_found()
+    return _badge_sign_in(request, district, payload, csrf_token)
+
+
+@router.post("/d/{slug}/badge/photo")
+def badge_photo_sign_in(
+    request: Request,
+    slug: str,
+    photo: Annotated[UploadFile, File()],
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    district = _district(request, slug)
+    if district is None or not _container(request).portal.methods(district).badge:
+        return _not_found()
+    data = photo.file.read(MAX_UPLOAD_BYTES + 1)
+    texts = read_qr_texts(data) if len(data) <= MAX_UPLOAD_BYTES else []
+    badge_texts = [t for t in texts if PAYLOAD_MARK[1:] in t]
+    if not badge_texts:
+        return _render(
+            request,
+            "badge.html",
+            district,
+            status_code=400,
+            error="badge_no_qr",
+        )
+    return _badge_sign_in(request, district, badge_texts[0], csrf_token)
+
+
+# --------------------------------------------------------------------------- launchpad
+
+
+@router.get("/d/{slug}/apps")
+def launchpad(request: Request, slug: str) -> Response:
+    district = _district(request, slug)
+    if district is None:
+        return _not_found()
+    user = _viewer(request, district)
+    if user is None:
+        return _see_other(f"/d/{slug}")
+    tiles = _container(request).portal.launchpad(district, user)
+    return _render(
+        request,
+        "launchpad.html",
+        district,
+        user=user,
+        tiles=tiles,
+        can_print=user.role in PRINTER_ROLES and bool(district.settings.get("badge_grades")),
+    )
+
+
+@router.get("/d/{slug}/launch/{client_id}")
+def launch(request: Request, slug: str, client_id: str) -> Response:
+    district = _district(request, slug)
+    if district is None:
+        return _not_found()
+    user = _viewer(request, district)
+    if user is None:
+        return _see_other(f"/d/{slug}")
+    try:
+        url = _container(request).portal.launch_url(district, user, client_id)
+    except NotFound:
+        return _not_found()
+    return _see_other(url)
+
+
+@router.post("/d/{slug}/logout")
+def logout(
+    request: Request, slug: str, csrf_token: Annotated[str, Form(max_length=128)] = ""
+) -> Response:
+    district = _district(request, slug)
+    if district is None:
+        return _not_found()
+    container = _container(request)
+    if not csrf_of(request).valid(request, csrf_token):
+        return _see_other(f"/d/{slug}/apps")
+    session_id = container.session_cookie.read(request)
+    session = container.sessions.get(session_id, touch=False) if session_id else None
+    if session is not None and session.district_id == district.id:
+        container.portal.sign_out(session.id)
+    response = _see_other(f"/d/{slug}?signed_out=1")
+    container.session_cookie.clear(response)
+    return response
+
+
+# --------------------------------------------------------------------------- badge sheets
+
+
+@router.get("/d/{slug}/badges")
+def badge_admin(request: Request, slug: str) -> Response:
+    district = _district(request, slug)
+    if district is None:
+        return _not_found()
+    user = _viewer(request, district)
+    if user is None:
+        return _see_other(f"/d/{slug}")
+    if user.role not in PRINTER_ROLES:
+        return _not_found()
+    printing = _container(request).badge_printing
+    sections = printing.sections_for(district, user)
+    chosen = request.query_params.get("section")
+    selected = next((s for s in sections if s.id == chosen), None)
+    students = printing.students(district, user, selected.id) if selected else []
+    notice = request.query_params.get("done")
+    return _render(
+        request,
+        "badges.html",
+        district,
+        user=user,
+        sections=sections,
+        selected=selected,
+        students=students,
+        notice=notice if notice in ("voided", "voided_all") else None,
+        is_district_admin=user.role is Role.DISTRICT_ADMIN,
+    )
+
+
+@router.post("/d/{slug}/badges/void")
+def badge_void(
+    request: Request,
+    slug: str,
+    user_id: Annotated[str, Form(max_length=64)] = "",
+    section_id: Annotated[str, Form(max_length=64)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Void one student's badge: it stops working on the next scan."""
+    district = _district(request, slug)
+    if district is None:
+        return _not_found()
+    container = _container(request)
+    viewer = _viewer(request, district)
+    if viewer is None:
+        return _see_other(f"/d/{slug}")
+    if not csrf_of(request).valid(request, csrf_token):
+        return _see_other(f"/d/{slug}/badges")
+    try:
+        container.badge_printing.void_student(district, viewer, user_id)
+    except (NotFound, PermissionDenied, InvalidInput):
+        return _not_found()
+    query = urlencode({"section": section_id, "done": "voided"})
+    return _see_other(f"/d/{slug}/badges?{query}")
+
+
+@router.post("/d/{slug}/badges/void-all")
+def badge_void_all(
+    request: Request,
+    slug: str,
+    confirm: Annotated[str, Form(max_length=8)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Year end: every badge of the district stops working (district admins only)."""
+    district = _district(request, slug)
+    if district is None:
+        return _not_found()
+    container = _container(request)
+    viewer = _viewer(request, district)
+    if viewer is None:
+        return _see_other(f"/d/{slug}")
+    if not csrf_of(request).valid(request, csrf_token) or confirm != "yes":
+        return _see_other(f"/d/{slug}/badges")
+    try:
+        container.badge_printing.void_all(district, viewer)
+    except PermissionDenied:
+        return _not_found()
+    return _see_other(f"/d/{slug}/badges?done=voided_all")
+
+
+@router.post("/d/{slug}/badges/print")
+def badge_print(
+    request: Request,
+    slug: str,
+    section_id: Annotated[str | None, Form(max_length=64)] = None,
+    school_id: Annotated[str | None, Form(max_length=64)] = None,
+    user_id: Annotated[str | None, Form(max_length=64)] = None,
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    district = _district(request, slug)
+    if district is None:
+        return _not_found()
+    container = _container(request)
+    user = _viewer(request, district)
+    if user is None:
+        return _see_other(f"/d/{slug}")
+    if not csrf_of(request).valid(request, csrf_token):
+        return _see_other(f"/d/{slug}/badges")
+    try:
+        target = PrintTarget(section_id or None, school_id or None, user_id or None)
+        pdf, _count = container.badge_printing.print_sheet(
+            district, user, target, actor=f"user:{user.id}"
+        )
+    except (NotFound, PermissionDenied):
+        return _not_found()
+    except InvalidInput as exc:
+        return Response(str(exc), status_code=400, media_type="text/plain")
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="badges-{slug}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+# --------------------------------------------------------------------------- demo files
+
+_DEMO_FILES = {
+    "badges.pdf": ("demo-badges.pdf", "application/pdf"),
+    "badge.png": ("demo-badge-student01.png", "image/png"),
+}
+
+
+@router.get("/demo/{name}")
+def demo_badge_file(request: Request, name: str) -> Response:
+    """The demo's printable badges, so the README can link to them. They hold live demo
+    credentials, so they are served only in the ``development`` environment."""
+    settings = _container(request).settings
+    entry = _DEMO_FILES.get(name)
+    path = settings.data_dir / entry[0] if entry else None
+    if settings.environment != "development" or path is None or not path.is_file():
+        return Response("not found", status_code=404, media_type="text/plain")
+    assert entry is not None
+    return Response(path.read_bytes(), media_type=entry[1], headers={"Cache-Control": "no-store"})

@@ -1,0 +1,307 @@
+"""The portal over HTTP through the real app (FastAPI TestClient), on SQLite and PostgreSQL:
+password sign-in, generic errors, audit, lockout and throttling, CSRF, launch, sign-out."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+
+from homeroom.roster.models import District, Role, User
+from homeroom.tenancy import TenantScope
+from homeroom.web.app import create_app
+from homeroom.wiring import Container
+
+PASSWORD = "correct-horse"
+
+
+@dataclass
+class Site:
+    container: Container
+    client: TestClient
+    alpha: District
+    beta: District
+    kid: User
+    reader_app: str
+    plain_app: str
+    teacher_app: str
+
+
+@pytest.fixture
+def site(container: Container) -> Iterator[Site]:
+    admin = container.roster_admin
+    alpha = admin.create_district("alpha", "Alpha Unified")
+    beta = admin.create_district("beta", "Beta County Schools")
+    kid = admin.create_user("alpha", username="kid", role=Role.STUDENT, password=PASSWORD)
+    admin.create_user("beta", username="kid", role=Role.STUDENT, password="beta-password")
+    issuer = container.settings.issuer
+    reader = container.apps.create_app(
+        "Reader", [f"{issuer}/cb"], initiate_login_uri="http://127.0.0.1:9/login"
+    ).app.id
+    plain = container.apps.create_app(
+        "Plain", ["http://127.0.0.1:9/first", "http://127.0.0.1:9/second"]
+    ).app.id
+    teacher = container.apps.create_app("Gradebook", ["http://127.0.0.1:9/cb"]).app.id
+    unconnected = container.apps.create_app("Elsewhere", ["http://127.0.0.1:9/cb"]).app.id
+    container.apps.connect(alpha, reader)
+    container.apps.connect(alpha, plain)
+    container.apps.connect(alpha, teacher, roles_allowed=("teacher",))
+    container.apps.connect(beta, unconnected)
+    with TestClient(create_app(container), base_url=issuer) as client:
+        yield Site(container, client, alpha, beta, kid, reader, plain, teacher)
+
+
+def _csrf(client: TestClient, slug: str) -> str:
+    assert client.get(f"/d/{slug}").status_code in (200, 303)
+    token = client.cookies.get("homeroom_csrf")
+    assert token
+    return str(token)
+
+
+def _sign_in(site: Site, username: str, password: str, slug: str = "alpha") -> Any:
+    token = _csrf(site.client, slug)
+    return site.client.post(
+        f"/d/{slug}/signin",
+        data={"username": username, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
+
+
+def _alert(html: str) -> str:
+    found = re.search(r'role="alert"[^>]*>([^<]*)<', html)
+    assert found, html
+    return found.group(1)
+
+
+def _audit(site: Site, district: District, action: str) -> list[tuple[str, str | None]]:
+    with TenantScope(district.id), site.container.db.scoped() as uow:
+        return [(e.outcome, e.target_id) for e in uow.audit.list(action=action)]
+
+
+def test_password_sign_in_opens_the_launchpad_and_is_audited(site: Site) -> None:
+    response = _sign_in(site, "kid", PASSWORD)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/d/alpha/apps"
+    page = site.client.get("/d/alpha/apps")
+    assert page.status_code == 200
+    assert "Reader" in page.text and "Plain" in page.text
+    assert "Gradebook" not in page.text  # connected for teachers only
+    assert "Elsewhere" not in page.text  # connected to beta only
+    assert _audit(site, site.alpha, "signin.password") == [("success", site.kid.id)]
+
+
+def test_launchpad_respects_school_scoped_connections(site: Site) -> None:
+    from homeroom.sharing.models import ScopeMode
+
+    with TenantScope(site.alpha.id), site.container.db.scoped() as uow:
+        plain = uow.connections.get(site.plain_app)
+        uow.connections.put(
+            dataclasses.replace(plain, scope_mode=ScopeMode.SCHOOLS, school_ids=("sch_x",))
+        )
+    _sign_in(site, "kid", PASSWORD)
+    page = site.client.get("/d/alpha/apps")
+    assert "Reader" in page.text and "Plain" not in page.text
+    assert site.client.get(f"/d/alpha/launch/{site.plain_app}").status_code == 404
+
+
+def test_failures_are_generic_and_audited(site: Site) -> None:
+    wrong = _sign_in(site, "kid", "wrong-password")
+    unknown = _sign_in(site, "nobody", "wrong-password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert _alert(wrong.text) == _alert(unknown.text)
+    assert _audit(site, site.alpha, "signin.password") == [
+        ("failure", site.kid.id),
+        ("failure", None),
+    ]
+    assert site.client.get("/d/alpha/apps", follow_redirects=False).status_code == 303
+
+
+def test_account_is_locked_out_after_repeated_failures(site: Site) -> None:
+    site.container.login_throttle.lockout_s = 2
+    for _ in range(site.container.login_throttle.max_failures):
+        assert _sign_in(site, "kid", "wrong-password").status_code == 401
+    locked = _sign_in(site, "kid", PASSWORD)  # the right password, refused while locked
+    assert locked.status_code == 429
+    assert int(locked.headers["retry-after"]) >= 1
+    assert "Too many tries" in _alert(locked.text)
+    assert _sign_in(site, "kid", "beta-password", "beta").status_code == 303
+    time.sleep(2.2)
+    assert _sign_in(site, "kid", PASSWORD).status_code == 303
+
+
+def test_one_ip_is_throttled_across_accounts(site: Site) -> None:
+    site.container.login_throttle.max_attempts_per_ip = 3
+    for n in range(3):
+        assert _sign_in(site, f"guess{n}", "wrong-password").status_code == 401
+    throttled = _sign_in(site, "kid", PASSWORD)
+    assert throttled.status_code == 429
+    assert "retry-after" in throttled.headers
+
+
+def test_sign_in_needs_the_csrf_token(site: Site) -> None:
+    _csrf(site.client, "alpha")
+    response = site.client.post(
+        "/d/alpha/signin", data={"username": "kid", "password": PASSWORD}, follow_redirects=False
+    )
+    assert response.status_code == 400
+    forged = site.client.post(
+        "/d/alpha/signin",
+        data={"username": "kid", "password": PASSWORD, "csrf_token": "x" * 32},
+        follow_redirects=False,
+    )
+    assert forged.status_code == 400
+    assert "homeroom_session" not in site.client.cookies
+
+
+def test_launch_goes_to_initiate_login_uri_or_authorize(site: Site) -> None:
+    _sign_in(site, "kid", PASSWORD)
+    issuer = site.container.settings.issuer
+    reader = site.client.get(f"/d/alpha/launch/{site.reader_app}", follow_redirects=False)
+    assert reader.status_code == 303
+    where = urlsplit(reader.headers["location"])
+    assert f"{where.scheme}://{where.netloc}{where.path}" == "http://127.0.0.1:9/login"
+    assert parse_qs(where.query) == {"iss": [issuer], "login_hint": [site.kid.id]}
+    plain = site.client.get(f"/d/alpha/launch/{site.plain_app}", follow_redirects=False)
+    where = urlsplit(plain.headers["location"])
+    assert f"{where.scheme}://{where.netloc}{where.path}" == f"{issuer}/authorize"
+    assert parse_qs(where.query) == {
+        "response_type": ["code"],
+        "client_id": [site.plain_app],
+        "redirect_uri": ["http://127.0.0.1:9/first"],
+        "scope": ["openid"],
+    }
+    for not_mine in (site.teacher_app, "app_00000000000000000000"):
+        assert site.client.get(f"/d/alpha/launch/{not_mine}").status_code == 404
+
+
+def test_sign_out_ends_the_session(site: Site) -> None:
+    _sign_in(site, "kid", PASSWORD)
+    cookie = site.client.cookies.get("homeroom_session")
+    session_id = site.container.session_cookie._signer.unsign(str(cookie)).decode()
+    assert site.container.sessions.get(session_id) is not None
+    token = str(site.client.cookies.get("homeroom_csrf"))
+    out = site.client.post("/d/alpha/logout", data={"csrf_token": token}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/d/alpha?signed_out=1"
+    assert site.container.sessions.get(session_id) is None
+
+
+def test_a_new_sign_in_ends_the_previous_session(site: Site) -> None:
+    _sign_in(site, "kid", PASSWORD)
+    signer = site.container.session_cookie._signer
+    first = signer.unsign(str(site.client.cookies.get("homeroom_session"))).decode()
+    _sign_in(site, "kid", "beta-password", "beta")  # the next child on the same Chromebook
+    second = signer.unsign(str(site.client.cookies.get("homeroom_session"))).decode()
+    assert first != second
+    assert site.container.sessions.get(first) is None
+    assert site.container.sessions.get(second) is not None
+
+
+def test_another_districts_session_is_no_session(site: Site) -> None:
+    assert _sign_in(site, "kid", PASSWORD).status_code == 303
+    beta_apps = site.client.get("/d/beta/apps", follow_redirects=False)
+    assert beta_apps.status_code == 303 and beta_apps.headers["location"] == "/d/beta"
+    beta_home = site.client.get("/d/beta")
+    assert beta_home.status_code == 200 and "Alpha" not in beta_home.text
+    assert "Beta County Schools" in beta_home.text
+
+
+def test_unknown_and_malformed_districts_are_the_same_404(site: Site) -> None:
+    unknown = site.client.get("/d/gamma")
+    malformed = site.client.get("/d/Not_A_Slug!")
+    assert unknown.status_code == malformed.status_code == 404
+    assert unknown.text == malformed.text
+    assert "Alpha" not in unknown.text and "Beta" not in unknown.text
+    assert site.client.post("/d/gamma/signin", data={}).status_code == 404
+    assert site.client.get("/d/alpha/badge").status_code == 404  # badges are off in alpha
+
+
+def test_language_follows_accept_language(site: Site) -> None:
+    spanish = site.client.get("/d/alpha", headers={"Accept-Language": "es-MX,es;q=0.9,en;q=0.5"})
+    assert '<html lang="es">' in spanish.text and "Contraseña" in spanish.text
+    english = site.client.get("/d/alpha", headers={"Accept-Language": "fr, en;q=0.8"})
+    assert '<html lang="en">' in english.text and "Password" in english.text
+
+
+def test_demo_badge_files_are_served_in_development_only(container: Container) -> None:
+    from homeroom.demo import seed_demo
+
+    seed_demo(container)
+    with TestClient(create_app(container)) as client:
+        png = client.get("/demo/badge.png")
+        assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+        assert client.get("/demo/badges.pdf").content.startswith(b"%PDF")
+        assert client.get("/demo/secrets").status_code == 404
+    container.settings = container.settings.model_copy(update={"environment": "production"})
+    with TestClient(create_app(container)) as client:
+        assert client.get("/demo/badge.png").status_code == 404
+
+
+def test_teachers_void_badges_of_their_students_and_admins_void_all(container: Container) -> None:
+    from homeroom.demo import seed_demo
+    from homeroom.identity.badges import credential_from_payload
+
+    info = seed_demo(container)
+    district = container.roster_admin.district(info.district_slug)
+    with TenantScope(district.id), container.db.scoped() as uow:
+        kid = uow.users.by_username("student01")
+        other = uow.users.by_username("student02")
+    assert kid is not None and other is not None
+    issued = {i.user.id: i for i in container.badges.issue(district, [kid, other], "test")}
+
+    def works(user: User) -> bool:
+        credential = credential_from_payload(issued[user.id].payload, district.slug)
+        return (
+            credential is not None and container.badges.authenticate(district, credential) == user
+        )
+
+    def sign_in(client: TestClient, username: str, password: str) -> str:
+        client.get("/d/maplewood")
+        token = str(client.cookies.get("homeroom_csrf"))
+        response = client.post(
+            "/d/maplewood/signin",
+            data={"username": username, "password": password, "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303
+        return token
+
+    app = create_app(container)
+    with TestClient(app, base_url=container.settings.issuer) as chen:
+        token = sign_in(chen, "mr.chen", info.teacher_password)  # teaches grades 6 and 7
+        refused = chen.post(
+            "/d/maplewood/badges/void", data={"user_id": kid.id, "csrf_token": token}
+        )
+        assert refused.status_code == 404 and works(kid)
+        all_refused = chen.post(
+            "/d/maplewood/badges/void-all", data={"confirm": "yes", "csrf_token": token}
+        )
+        assert all_refused.status_code == 404 and works(other)
+    with TestClient(app, base_url=container.settings.issuer) as rivera:
+        token = sign_in(rivera, "ms.rivera", info.teacher_password)  # teaches Kindergarten
+        page = rivera.get("/d/maplewood/badges")
+        section_id = re.search(r"badges\?section=(sec_\w+)", page.text)
+        assert section_id is not None
+        students = rivera.get(f"/d/maplewood/badges?section={section_id.group(1)}")
+        assert "Stop badge of Ava Garcia" in students.text
+        done = rivera.post(
+            "/d/maplewood/badges/void",
+            data={"user_id": kid.id, "section_id": section_id.group(1), "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303 and "done=voided" in done.headers["location"]
+        assert not works(kid) and works(other)
+    with TestClient(app, base_url=container.settings.issuer) as admin:
+        token = sign_in(admin, "admin", info.admin_password)
+        done = admin.post(
+            "/d/maplewood/badges/void-all",
+            data={"confirm": "yes", "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303 and not works(other)
