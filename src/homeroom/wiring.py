@@ -9,7 +9,8 @@ from homeroom.config import Settings
 from homeroom.identity.passwords import PasswordHasher
 from homeroom.identity.sessions import SessionStore
 from homeroom.roster.admin import RosterAdmin
-from homeroom.secrets import DataDirSecrets, SecretSource
+from homeroom.secrets import SecretSource, SecretStore, StoreSecrets, open_provider
+from homeroom.secrets.setup import read_bootstrap
 from homeroom.sharing.registry import AppRegistry
 from homeroom.storage.kv import KV, open_kv
 from homeroom.storage.sql import Database
@@ -24,6 +25,7 @@ class Container:
     db: Database
     kv: KV
     secrets: SecretSource
+    secret_store: SecretStore
     passwords: PasswordHasher = field(default_factory=PasswordHasher)
 
     @cached_property
@@ -49,8 +51,14 @@ class Container:
     @cached_property
     def session_cookie(self) -> SessionCookie:
         insecure_ok = self.settings.issuer.startswith(("http://127.0.0.1", "http://localhost"))
+        # Current + previous versions (newest first): rotating the key signs nobody out.
+        keys = (
+            self.secrets.current_and_previous("session-cookie-key")
+            if isinstance(self.secrets, StoreSecrets)
+            else [self.secrets.get_or_create("session-cookie-key")]
+        )
         return SessionCookie(
-            [self.secrets.get_or_create("session-cookie-key")],
+            keys,
             secure=not insecure_ok,
             max_age_s=self.settings.session_absolute_timeout_s,
         )
@@ -60,17 +68,38 @@ class Container:
         self.kv.close()
 
 
+def _with_password(url: str, password: str) -> str:
+    """Put a resolved password into a DSN (kept out of settings, logs and errors)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
+
+
 def build(settings: Settings) -> Container:
+    provider = open_provider(settings)
+    sql_url, redis_url = settings.sql_url, settings.redis_url
+    if settings.database_password:
+        password = read_bootstrap(
+            settings, provider, settings.database_password, "HOMEROOM_DATABASE_PASSWORD"
+        )
+        sql_url = _with_password(sql_url, password)
+    if settings.redis_password and redis_url:
+        password = read_bootstrap(
+            settings, provider, settings.redis_password, "HOMEROOM_REDIS_PASSWORD"
+        )
+        redis_url = _with_password(redis_url, password)
     db = Database(
-        settings.sql_url,
+        sql_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_max_overflow,
         pool_timeout_s=settings.db_pool_timeout_s,
         statement_timeout_ms=settings.db_statement_timeout_ms,
     )
+    store = SecretStore(db, provider, max_versions=settings.secrets_max_versions)
     return Container(
         settings=settings,
         db=db,
-        kv=open_kv(settings.redis_url, settings.kv_timeout_s),
-        secrets=DataDirSecrets(settings.data_dir / "secrets"),
+        kv=open_kv(redis_url, settings.kv_timeout_s),
+        secrets=StoreSecrets(store, settings.environment),
+        secret_store=store,
     )

@@ -19,6 +19,7 @@ from rich.console import Console
 
 from homeroom.config import Settings, load_settings
 from homeroom.errors import HomeroomError, ServiceUnavailable
+from homeroom.ops.logging import configure_logging
 from homeroom.roster.models import Role
 from homeroom.wiring import Container, build
 
@@ -54,7 +55,10 @@ class State:
 
     def container(self) -> Container:
         if self._container is None:
-            self._container = build(self.settings())
+            settings = self.settings()
+            # stderr, redacted; warnings only, so that errors stay one line
+            configure_logging("debug" if settings.log_level == "debug" else "warning", True)
+            self._container = build(settings)
         return self._container
 
 
