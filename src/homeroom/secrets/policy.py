@@ -14,12 +14,23 @@ from fnmatch import fnmatchcase
 
 from homeroom.errors import InvalidInput
 
-__all__ = ["ADMIN", "BOOTSTRAP", "BUILTIN", "WEB", "Capability", "Grant", "PolicySet"]
+__all__ = [
+    "ADMIN",
+    "BOOTSTRAP",
+    "BUILTIN",
+    "DEMO_APP_IDENTITY",
+    "WEB",
+    "Capability",
+    "Grant",
+    "PolicySet",
+]
 
 ADMIN = "admin"
 """The operator, acting through the CLI."""
 WEB = "homeroom-web"
 """The web process."""
+DEMO_APP_IDENTITY = "demo-app"
+"""The bundled demo relying party (reads its own client secret)."""
 BOOTSTRAP = "homeroom-bootstrap"
 """Creates Homeroom's own keys on first start, in development only."""
 
@@ -59,6 +70,7 @@ BUILTIN: tuple[Grant, ...] = (
     Grant(ADMIN, "*/*/*", ALL),
     Grant(WEB, "*/homeroom-web/*", frozenset({Capability.READ})),
     Grant(BOOTSTRAP, "development/homeroom-web/*", frozenset({Capability.READ, Capability.WRITE})),
+    Grant(DEMO_APP_IDENTITY, f"*/{DEMO_APP_IDENTITY}/*", frozenset({Capability.READ})),
 )
 
 
