@@ -26,6 +26,7 @@ MIN_LENGTH = 8
 class Redactor:
     def __init__(self) -> None:
         self._forms: set[str] = set()
+        self._raw: set[bytes] = set()
         self._pattern: re.Pattern[str] | None = None
         self._lock = threading.Lock()
 
@@ -43,6 +44,7 @@ class Redactor:
             forms.add(value.decode("utf-8"))
         forms = {f for f in forms if len(f) >= MIN_LENGTH}
         with self._lock:
+            self._raw.add(value)
             if forms <= self._forms:
                 return
             self._forms |= forms
@@ -64,6 +66,8 @@ class Redactor:
         if isinstance(value, str):
             return self.redact(value)
         if isinstance(value, bytes):
+            for raw in list(self._raw):
+                value = value.replace(raw, REDACTED.encode())
             return self.redact(value.decode("utf-8", "replace"))
         if isinstance(value, dict):
             return {k: self.redact_any(v) for k, v in value.items()}
@@ -76,6 +80,7 @@ class Redactor:
     def clear(self) -> None:
         with self._lock:
             self._forms.clear()
+            self._raw.clear()
             self._pattern = None
 
 
