@@ -13,7 +13,6 @@ import secrets as pysecrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.engine import Row
@@ -157,7 +156,15 @@ class SecretStore:
             for entry in entries:
                 seq += 1
                 at = utcnow()
-                record = asdict(entry)
+                record: dict[str, Any] = {
+                    "actor": entry.actor,
+                    "action": entry.action,
+                    "outcome": entry.outcome,
+                    "path": entry.path,
+                    "version": entry.version,
+                    "value_hmac": entry.value_hmac,
+                    "detail": entry.detail,
+                }
                 record["hash"] = chain_hash(key, prev, seq, at, record)
                 record.update(seq=seq, at=at, prev_hash=prev)
                 rows.append(record)
