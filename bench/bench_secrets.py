@@ -58,7 +58,8 @@ def main() -> None:
             print(f"run {run + 1}: resolved {len(values)} secrets in {elapsed * 1000:.0f} ms")
         median = statistics.median(timings)
         print(
-            f"median: {median * 1000:.0f} ms for {args.n} secrets ({sys.platform}, {url.split(':')[0]})"
+            f"median: {median * 1000:.0f} ms for {args.n} secrets "
+            f"({sys.platform}, {url.split(':')[0]})"
         )
 
 
