@@ -10,7 +10,7 @@ from homeroom.identity.passwords import PasswordHasher
 from homeroom.identity.sessions import SessionStore
 from homeroom.roster.admin import RosterAdmin
 from homeroom.secrets import SecretSource, SecretStore, StoreSecrets, open_provider
-from homeroom.secrets.setup import read_bootstrap
+from homeroom.secrets.setup import resolved_url
 from homeroom.sharing.registry import AppRegistry
 from homeroom.storage.kv import KV, open_kv
 from homeroom.storage.sql import Database
@@ -68,26 +68,10 @@ class Container:
         self.kv.close()
 
 
-def _with_password(url: str, password: str) -> str:
-    """Put a resolved password into a DSN (kept out of settings, logs and errors)."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(password=password).render_as_string(hide_password=False)
-
-
 def build(settings: Settings) -> Container:
     provider = open_provider(settings)
-    sql_url, redis_url = settings.sql_url, settings.redis_url
-    if settings.database_password:
-        password = read_bootstrap(
-            settings, provider, settings.database_password, "HOMEROOM_DATABASE_PASSWORD"
-        )
-        sql_url = _with_password(sql_url, password)
-    if settings.redis_password and redis_url:
-        password = read_bootstrap(
-            settings, provider, settings.redis_password, "HOMEROOM_REDIS_PASSWORD"
-        )
-        redis_url = _with_password(redis_url, password)
+    sql_url = resolved_url(settings, "sql", provider)
+    redis_url = resolved_url(settings, "redis", provider)
     db = Database(
         sql_url,
         pool_size=settings.db_pool_size,

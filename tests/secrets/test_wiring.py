@@ -9,9 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from structlog.testing import capture_logs
 
+from homeroom.config import load_settings
 from homeroom.errors import ConfigError
 from homeroom.secrets import ADMIN, RandomKeyRotator, StoreSecrets
-from homeroom.secrets.setup import open_provider, write_bootstrap
+from homeroom.secrets.setup import open_provider, resolved_url, write_bootstrap
 from homeroom.web.session_cookie import COOKIE_NAME
 from homeroom.wiring import build
 from tests.conftest import SqlTarget, make_settings
@@ -118,6 +119,8 @@ def test_session_key_rotation_signs_nobody_out(sql_target: SqlTarget, tmp_path: 
 def test_database_password_is_resolved_from_a_bootstrap_reference(
     sql_target: SqlTarget, tmp_path: Path
 ) -> None:
+    if sql_target.backend == "sqlite":
+        pytest.skip("SQLite has no password")
     ref = "secret://development/homeroom-web/database-password"
     settings = make_settings(sql_target, tmp_path, database_password=ref)
     with pytest.raises(ConfigError, match="is not stored; store it with `homeroom secrets put"):
@@ -125,12 +128,37 @@ def test_database_password_is_resolved_from_a_bootstrap_reference(
     write_bootstrap(settings, open_provider(settings), ref, b"db-pass-from-ref")
     container = build(settings)
     try:
-        if sql_target.backend == "postgres":
-            assert container.db.engine.url.password == "db-pass-from-ref"
-            container.db.ping()  # trust auth on the test server: the password is carried
+        assert container.db.engine.url.password == "db-pass-from-ref"
+        container.db.ping()  # trust auth on the test server: the password is carried
         assert "db-pass-from-ref" not in repr(container.settings)
     finally:
         container.close()
     files = list((tmp_path / "data" / "secrets" / "bootstrap").iterdir())
     assert [f.stat().st_mode & 0o777 for f in files] == [0o600]
     assert b"db-pass-from-ref" not in files[0].read_bytes()
+
+
+def test_password_references_resolve_into_each_url(tmp_path: Path) -> None:
+    settings = load_settings(
+        env={},
+        data_dir=str(tmp_path),
+        database_url="postgresql://homeroom_app@db:5432/homeroom",
+        migrate_database_url="postgresql://homeroom_owner@db:5432/homeroom",
+        redis_url="redis://cache:6379/0",
+        database_password="secret://production/homeroom-web/database-password",
+        migrate_database_password="secret://production/homeroom-web/migrate-database-password",
+        redis_password="secret://production/homeroom-web/redis-password",
+    )
+    provider = open_provider(settings)
+    for name, value in (
+        ("database-password", b"app-pw-1234"),
+        ("migrate-database-password", b"owner-pw-1234"),
+        ("redis-password", b"redis-pw-1234"),
+    ):
+        write_bootstrap(settings, provider, f"secret://production/homeroom-web/{name}", value)
+    assert resolved_url(settings, "sql") == "postgresql://homeroom_app:app-pw-1234@db:5432/homeroom"
+    assert resolved_url(settings, "owner") == (
+        "postgresql://homeroom_owner:owner-pw-1234@db:5432/homeroom"
+    )
+    assert resolved_url(settings, "redis") == "redis://:redis-pw-1234@cache:6379/0"
+    assert "pw-1234" not in repr(settings)

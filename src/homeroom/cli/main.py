@@ -22,6 +22,7 @@ from homeroom.config import Settings, load_settings
 from homeroom.errors import HomeroomError, ServiceUnavailable
 from homeroom.ops.logging import configure_logging
 from homeroom.roster.models import Role
+from homeroom.secrets.setup import resolved_url
 from homeroom.wiring import Container, build
 
 __all__ = ["app", "main"]
@@ -125,7 +126,7 @@ def migrate() -> None:
     from homeroom.storage.sql.migrate import upgrade
 
     settings = state.settings()
-    heads = upgrade(settings.sql_owner_url, settings.app_db_role)
+    heads = upgrade(resolved_url(settings, "owner"), settings.app_db_role)
     out.print(f"database at revision {', '.join(heads)}")
 
 

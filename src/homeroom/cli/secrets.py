@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from homeroom.errors import InvalidInput
-from homeroom.secrets import ADMIN, SecretPath, SecretStore
+from homeroom.secrets import ADMIN, Capability, PolicySet, SecretPath, SecretStore
 from homeroom.secrets.models import SecretInfo
 from homeroom.secrets.policy import parse_capabilities
 from homeroom.secrets.setup import open_provider, write_bootstrap
@@ -381,12 +381,19 @@ def exec_(
 ) -> None:
     """Run CMD with the secrets under PREFIX the identity may read, as env variables.
 
+    Secrets under PREFIX outside the identity's policy are left out; if it may read none of
+    them, the command does not run (one-line denial, audited).
+
     ``production/billing/stripe-key`` becomes ``STRIPE_KEY``; values that are not UTF-8
     text are passed as base64.
     """
     store = _store()
     infos = [i for i in store.list_secrets(ADMIN, prefix) if i.current_version is not None]
-    values = store.resolve_many(identity, [i.path for i in infos]) if infos else {}
+    policy = PolicySet(store.grants())
+    paths = [i.path for i in infos if policy.allows(identity, Capability.READ, i.path)]
+    if infos and not paths:
+        paths = [infos[0].path]  # nothing allowed here: let the store deny (and audit) it
+    values = store.resolve_many(identity, paths) if paths else {}
     env = dict(os.environ)
     for path, value in values.items():
         name = path.rsplit("/", 1)[1].upper().replace("-", "_").replace(".", "_")

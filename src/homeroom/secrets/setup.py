@@ -27,7 +27,14 @@ from homeroom.secrets.providers import (
 )
 from homeroom.secrets.redaction import REDACTOR
 
-__all__ = ["kek_file", "open_provider", "read_bootstrap", "write_bootstrap"]
+__all__ = [
+    "kek_file",
+    "open_provider",
+    "read_bootstrap",
+    "resolved_url",
+    "with_password",
+    "write_bootstrap",
+]
 
 
 def kek_file(settings: Settings) -> Path:
@@ -106,3 +113,35 @@ def read_bootstrap(settings: Settings, provider: KeyProvider, ref: str, key: str
     value = open_sealed(provider, str(path), int(data["version"]), sealed)
     REDACTOR.register(value)
     return value.decode("utf-8")
+
+
+def with_password(url: str, password: str) -> str:
+    """Put a resolved password into a DSN (kept out of settings, logs and errors)."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    user = quote(parts.username or "", safe="")
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    netloc = f"{user}:{quote(password, safe='')}@{host}{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def resolved_url(settings: Settings, which: str, provider: KeyProvider | None = None) -> str:
+    """``sql``, ``owner`` or ``redis`` URL with its password reference resolved, if any."""
+    url, ref, key = {
+        "sql": (settings.sql_url, settings.database_password, "HOMEROOM_DATABASE_PASSWORD"),
+        "owner": (
+            settings.sql_owner_url,
+            settings.migrate_database_password
+            or (settings.database_password if not settings.migrate_database_url else ""),
+            "HOMEROOM_MIGRATE_DATABASE_PASSWORD",
+        ),
+        "redis": (settings.redis_url, settings.redis_password, "HOMEROOM_REDIS_PASSWORD"),
+    }[which]
+    if not ref or not url or url.startswith("sqlite"):
+        return url  # SQLite has no password
+    password = read_bootstrap(settings, provider or open_provider(settings), ref, key)
+    return with_password(url, password)
