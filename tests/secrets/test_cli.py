@@ -111,6 +111,21 @@ def test_bad_input_is_one_line_nonzero_and_changes_nothing(
         env, "exec", "--as", "homeroom-web", "--prefix", "production/billing/", "--", "true"
     )
     assert "homeroom-web may not read production/billing/stripe-key" in one_line_error(denied)
+    # exec passes only what the identity may read
+    allowed = run(
+        env,
+        "exec",
+        "--as",
+        "homeroom-web",
+        "--prefix",
+        "production/",
+        "--",
+        sys.executable,
+        "-c",
+        "import os; print(sorted(k for k in ('K', 'STRIPE_KEY') if k in os.environ))",
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.strip() == "['K']"
     # a malformed path
     assert "bad secret path" in one_line_error(run(env, "get", "secret://nope"))
     # a truncated ciphertext

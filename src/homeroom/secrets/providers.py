@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+import structlog
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -119,6 +120,9 @@ class LocalFileKEK(_AesRing):
             if not create:
                 raise ConfigError(f"secrets: key file {path} does not exist")
             self._write([AESGCM.generate_key(bit_length=256)], new=True)
+            structlog.get_logger("homeroom.secrets").info(
+                "kek_file_created", path=str(path), hint="back it up apart from the database"
+            )
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
             raise ConfigError(

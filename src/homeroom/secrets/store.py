@@ -114,7 +114,10 @@ class SecretStore:
                     repo = SqlSecrets(uow.conn)
                     row = repo.system_key(name)
                     if row is not None:
-                        key = self.provider.unwrap(row.kek_id, row.wrapped_key, aad)
+                        try:
+                            key = self.provider.unwrap(row.kek_id, row.wrapped_key, aad)
+                        except WrongKeyError as exc:
+                            raise WrongKeyError(f"secrets: cannot open the store: {exc}") from None
                         break
                     fresh = pysecrets.token_bytes(32)
                     kek_id, wrapped = self.provider.wrap(fresh, aad)
