@@ -110,8 +110,7 @@ class SecretStore:
         with self._lock:
             aad = b"homeroom.system-key\x00" + name.encode()
             for _ in range(3):
-                with self.db.platform() as uow:
-                    repo = SqlSecrets(uow.conn)
+                with self._tx() as repo:
                     row = repo.system_key(name)
                     if row is not None:
                         try:
@@ -181,9 +180,12 @@ class SecretStore:
             ) from exc
 
     @contextmanager
-    def _tx(self) -> Iterator[SqlSecrets]:
+    def _tx(self, write: bool = True) -> Iterator[SqlSecrets]:
         with self.db.platform() as uow:
-            yield SqlSecrets(uow.conn)
+            repo = SqlSecrets(uow.conn)
+            if write:
+                repo.begin_write()
+            yield repo
 
     def _run(
         self,
@@ -716,7 +718,7 @@ class SecretStore:
     # ================================================================ policies and audit
 
     def grants(self) -> list[Grant]:
-        with self._tx() as repo:
+        with self._tx(write=False) as repo:
             return list(self._policies(repo).grants)
 
     def grant(self, actor: str, identity: str, pattern: str, caps: frozenset[Capability]) -> None:
@@ -750,12 +752,12 @@ class SecretStore:
 
     def verify_audit(self) -> ChainReport:
         key = self._system_key(AUDIT_KEY)
-        with self._tx() as repo:
+        with self._tx(write=False) as repo:
             rows = [dict(r._mapping) for r in repo.audit_rows()]
         return verify_chain(key, rows)
 
     def audit_tail(self, limit: int = 50) -> list[dict[str, Any]]:
-        with self._tx() as repo:
+        with self._tx(write=False) as repo:
             return [dict(r._mapping) for r in repo.audit_tail(limit)]
 
 

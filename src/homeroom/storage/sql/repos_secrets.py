@@ -186,6 +186,17 @@ class SqlSecrets:
         )
         return int(result.rowcount or 0)
 
+    def begin_write(self) -> None:
+        """SQLite: take the write lock first, so concurrent writers queue instead of deadlock.
+
+        Every store operation writes (its audit record at least). A deferred SQLite
+        transaction that reads first and writes later can deadlock with another writer
+        (both hold SHARED, both want more); a zero-row UPDATE as the first statement takes
+        RESERVED while holding nothing, so the busy timeout simply waits.
+        """
+        if not self.is_postgres:
+            self.conn.execute(text("UPDATE secret_system_keys SET name = name WHERE 0 = 1"))
+
     # ---------------------------------------------------------------- audit (append-only)
     def lock_audit(self) -> None:
         """Serialize appenders so the chain stays linear (PostgreSQL; SQLite locks the file)."""
