@@ -18,9 +18,10 @@ from homeroom.secrets.providers import (
     VaultTransitKEK,
 )
 from homeroom.secrets.redaction import REDACTOR, RedactingFilter, redact_processor
+from homeroom.secrets.rotation import RandomKeyRotator, Rotator
 from homeroom.secrets.setup import open_provider
 from homeroom.secrets.source import DataDirSecrets, SecretSource, StoreSecrets
-from homeroom.secrets.store import RandomKeyRotator, Rotator, SecretStore
+from homeroom.secrets.store import SecretStore
 
 __all__ = [
     "ADMIN",

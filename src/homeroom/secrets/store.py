@@ -13,7 +13,7 @@ import secrets as pysecrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
@@ -34,48 +34,16 @@ from homeroom.secrets.paths import SecretPath
 from homeroom.secrets.policy import ADMIN, BUILTIN, Capability, Grant, PolicySet
 from homeroom.secrets.providers import KeyProvider
 from homeroom.secrets.redaction import REDACTOR, Redactor
+from homeroom.secrets.rotation import Rotator
 from homeroom.storage.sql import Database
 from homeroom.storage.sql.repos_secrets import SqlSecrets
 from homeroom.storage.sql.types import utcnow
 
-__all__ = ["RandomKeyRotator", "Rotator", "SecretStore"]
+__all__ = ["SecretStore"]
 
 T = TypeVar("T")
 AUDIT_KEY, VALUE_KEY = "audit-chain", "value-fingerprint"
 _MAX_VALUE = 64 * 1024
-
-
-class Rotator(Protocol):
-    """The steps of a rotation that live outside the store (AWS Secrets Manager's model)."""
-
-    def generate(self, path: str) -> bytes:
-        """createSecret: the new value."""
-        ...
-
-    def set(self, path: str, value: bytes) -> None:
-        """setSecret: install the pending value where it is used (a no-op for own keys)."""
-        ...
-
-    def test(self, path: str, value: bytes) -> None:
-        """testSecret: raise if the pending value does not work."""
-        ...
-
-
-class RandomKeyRotator:
-    """For Homeroom's own keys: random bytes, nothing to install, length checked."""
-
-    def __init__(self, size: int = 32) -> None:
-        self.size = size
-
-    def generate(self, path: str) -> bytes:
-        return pysecrets.token_bytes(self.size)
-
-    def set(self, path: str, value: bytes) -> None:
-        return None
-
-    def test(self, path: str, value: bytes) -> None:
-        if len(value) != self.size:
-            raise InvalidInput(f"rotation test failed for {path}: wrong key length")
 
 
 class _Denied(Exception):
@@ -110,26 +78,29 @@ class SecretStore:
         with self._lock:
             aad = b"homeroom.system-key\x00" + name.encode()
             for _ in range(3):
-                with self._tx() as repo:
-                    row = repo.system_key(name)
-                    if row is not None:
-                        try:
-                            key = self.provider.unwrap(row.kek_id, row.wrapped_key, aad)
-                        except WrongKeyError as exc:
-                            raise WrongKeyError(f"secrets: cannot open the store: {exc}") from None
-                        break
-                    fresh = pysecrets.token_bytes(32)
-                    kek_id, wrapped = self.provider.wrap(fresh, aad)
-                    try:
-                        repo.insert_system_key(name, kek_id, wrapped, utcnow())
-                    except IntegrityError:
-                        continue  # created concurrently: read it back
-                key = fresh
+                try:
+                    with self._tx() as repo:
+                        row = repo.system_key(name)
+                        if row is None:
+                            fresh = pysecrets.token_bytes(32)
+                            kek_id, wrapped = self.provider.wrap(fresh, aad)
+                            repo.insert_system_key(name, kek_id, wrapped, utcnow())
+                            key = fresh
+                        else:
+                            key = self._unwrap_system_key(row.kek_id, row.wrapped_key, aad)
+                except IntegrityError:
+                    continue  # created concurrently: read it back
                 break
             if key is None:
                 raise AuditUnavailable("secrets: could not create the store's system keys")
             self._keys[name] = key
             return key
+
+    def _unwrap_system_key(self, kek_id: str, wrapped: bytes, aad: bytes) -> bytes:
+        try:
+            return self.provider.unwrap(kek_id, wrapped, aad)
+        except WrongKeyError as exc:
+            raise WrongKeyError(f"secrets: cannot open the store: {exc}") from None
 
     def _ensure_keys(self) -> None:
         """Load the system keys before any operation opens its transaction."""
