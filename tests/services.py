@@ -61,7 +61,9 @@ class PgServer:
         return f"hr_app_{self.suffix}"
 
     def dsn(self, role: str, database: str) -> str:
-        return f"postgresql://{role}:pw@{self.host}:{self.port}/{database}"
+        # No password in the DSN: settings refuse inline passwords (secret:// references only),
+        # and the test servers use trust authentication.
+        return f"postgresql://{role}@{self.host}:{self.port}/{database}"
 
     def admin(self) -> psycopg.Connection[tuple[object, ...]]:
         return psycopg.connect(self.admin_dsn, autocommit=True)

@@ -13,13 +13,34 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from homeroom.errors import ConfigError
 
 __all__ = ["Settings", "load_settings"]
 
 ENV_PREFIX = "HOMEROOM_"
+KEK_ENV = "HOMEROOM_SECRETS_KEK"
+"""Default variable of the ``env`` key provider: key material, not a setting."""
+SECRET_FIELDS = ("database_password", "migrate_database_password", "redis_password")
+"""Settings that name a secret: they accept only ``secret://`` references."""
+
+
+def _url_password(url: str) -> bool:
+    """True when a DSN carries a password (``scheme://user:password@host``)."""
+    from urllib.parse import urlsplit
+
+    try:
+        return bool(urlsplit(url).password)
+    except ValueError:
+        return False
 
 
 class Settings(BaseModel):
@@ -66,6 +87,27 @@ class Settings(BaseModel):
     rate_limit_client: str = "3000/minute"
     session_idle_timeout_s: int = Field(3600, ge=60)
     session_absolute_timeout_s: int = Field(12 * 3600, ge=300)
+    # secrets (see homeroom.secrets and docs/secrets.md)
+    database_password: str = ""
+    """Reference (``secret://…``) to the password of ``database_url``'s user."""
+    migrate_database_password: str = ""
+    """Reference to the password of ``migrate_database_url``'s user."""
+    redis_password: str = ""
+    """Reference to the Redis password."""
+    secrets_kek_provider: str = Field("file", pattern=r"^(file|env|aws-kms|vault-transit)$")
+    """Who holds the key-encryption key: a local key file, an env var, AWS KMS, Vault."""
+    secrets_kek_file: Path | None = None
+    """Key ring file for the ``file`` provider; default ``<data_dir>/secrets/kek.json``."""
+    secrets_kek_env: str = Field(KEK_ENV, pattern=r"^[A-Z_][A-Z0-9_]*$")
+    """Environment variable holding base64 keys (newest first) for the ``env`` provider."""
+    secrets_aws_kms_key_id: str = ""
+    secrets_aws_region: str = ""
+    secrets_aws_endpoint_url: str = ""
+    secrets_vault_url: str = ""
+    """Vault/OpenBao address; the token comes from ``VAULT_TOKEN``, never from settings."""
+    secrets_vault_mount: str = "transit"
+    secrets_vault_key: str = "homeroom"
+    secrets_max_versions: int = Field(10, ge=2, le=100)
 
     @field_validator("issuer")
     @classmethod
@@ -83,6 +125,32 @@ class Settings(BaseModel):
             parse_many(value)
         except ValueError:
             raise ValueError("must look like '10/minute' or '10/minute;50/hour'") from None
+        return value
+
+    @field_validator("database_url", "migrate_database_url", "redis_url")
+    @classmethod
+    def _no_inline_password(cls, value: str, info: ValidationInfo) -> str:
+        if _url_password(value):
+            key = str(info.field_name)
+            pw_key = {"redis_url": "redis_password"}.get(key, key.replace("_url", "_password"))
+            ref = f"secret://<environment>/homeroom-web/{pw_key.replace('_', '-')}"
+            raise ValueError(
+                "holds a password in plain text; remove it from the URL, store it with "
+                f"`homeroom secrets put --bootstrap {ref}` (value on stdin) and set "
+                f"HOMEROOM_{pw_key.upper()}={ref}"
+            )
+        return value
+
+    @field_validator(*SECRET_FIELDS)
+    @classmethod
+    def _reference_only(cls, value: str, info: ValidationInfo) -> str:
+        if value and not value.startswith("secret://"):
+            name = str(info.field_name).replace("_", "-")
+            raise ValueError(
+                "must be a secret reference, not a value; store the value with "
+                f"`homeroom secrets put --bootstrap secret://<environment>/homeroom-web/{name}` "
+                "(value on stdin) and set this to that secret:// reference"
+            )
         return value
 
     @property
@@ -127,7 +195,7 @@ def load_settings(
             origin[key] = f"{file}:{key}"
     names = _fields()
     for key, value in env.items():
-        if key.startswith(ENV_PREFIX) and key != ENV_PREFIX + "CONFIG":
+        if key.startswith(ENV_PREFIX) and key not in (ENV_PREFIX + "CONFIG", KEK_ENV):
             suffix = key[len(ENV_PREFIX) :]
             if suffix.startswith("TEST_"):
                 continue  # test-only knobs, read by the test suite
@@ -145,4 +213,5 @@ def load_settings(
         first = exc.errors()[0]
         loc = str(first["loc"][0]) if first["loc"] else "?"
         where = origin.get(loc, ENV_PREFIX + loc.upper())
-        raise ConfigError(f"config: {where}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"config: {where}: {message}") from None

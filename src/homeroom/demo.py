@@ -1,7 +1,9 @@
 """The demo district: enough of a real district to click through every feature.
 
-Idempotent: running it twice leaves one demo district. The demo app's credentials are kept
-in ``<data_dir>/demo-app.json`` (owner-only) so the bundled demo relying party can use them.
+Idempotent: running it twice leaves one demo district. The demo app's client secret is kept
+in the secret store as ``secret://<environment>/demo-app/client-secret`` (readable by the
+``demo-app`` identity only); ``<data_dir>/demo-app.json`` holds its reference, never the value,
+so the bundled demo relying party resolves it like any other service.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from PIL import Image, ImageDraw, ImageFont
 from homeroom.ids import new_id
 from homeroom.portal.badge_sheet import BadgeCard, render_badge_sheet
 from homeroom.roster.models import Enrollment, Role, School, Section, User
+from homeroom.secrets import ADMIN
+from homeroom.secrets.policy import DEMO_APP_IDENTITY
 from homeroom.sharing.models import FieldGroup
 from homeroom.storage.sql.types import utcnow
 from homeroom.tenancy import TenantScope
@@ -61,6 +65,7 @@ class DemoInfo:
     district_id: str
     app_client_id: str
     app_client_secret: str
+    app_secret_ref: str
     app_redirect_uri: str
     student_username: str
     student_password: str
@@ -87,7 +92,9 @@ def seed_demo(container: Container) -> DemoInfo:
     path = _demo_file(container)
     if existing is not None and path.exists():
         data = json.loads(path.read_text())
-        return DemoInfo(**{**data, "created": False})
+        if "app_secret_ref" in data:
+            secret = container.secret_store.get(DEMO_APP_IDENTITY, data["app_secret_ref"])
+            return DemoInfo(**{**data, "app_client_secret": secret.text(), "created": False})
     district = existing or admin.create_district(DEMO_SLUG, DEMO_NAME, actor="demo")
     now = utcnow()
     schools = [
@@ -229,11 +236,14 @@ def seed_demo(container: Container) -> DemoInfo:
     )
     assert new_app.client_secret is not None
     sheet, image = _demo_badges(container, district.id, sections[0].title, kg_students)
+    secret_ref = f"secret://{container.settings.environment}/{DEMO_APP_IDENTITY}/client-secret"
+    container.secret_store.put(ADMIN, secret_ref, new_app.client_secret.encode())
     info = DemoInfo(
         district_slug=DEMO_SLUG,
         district_id=district.id,
         app_client_id=new_app.app.id,
         app_client_secret=new_app.client_secret,
+        app_secret_ref=secret_ref,
         app_redirect_uri=redirect_uri,
         student_username="student01",
         student_password=STUDENT_PASSWORD,
@@ -250,6 +260,7 @@ def seed_demo(container: Container) -> DemoInfo:
     with os.fdopen(fd, "w") as fh:
         data = asdict(info)
         data.pop("created")
+        data.pop("app_client_secret")  # the file holds the reference only
         json.dump(data, fh, indent=2)
     return info
 
@@ -293,3 +304,16 @@ def badge_card_png(payload: str, name: str) -> Image.Image:
     width = draw.textlength(name, font=font)
     draw.text(((card.width - width) / 2, code.height + 10), name, fill="black", font=font)
     return card
+
+
+def demo_app_credentials(container: Container) -> dict[str, str] | None:
+    """The demo app's registration from ``demo-app.json``, its secret resolved from the
+    store as the ``demo-app`` identity; None when ``homeroom demo`` has not run."""
+    path = _demo_file(container)
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    secret = container.secret_store.get(DEMO_APP_IDENTITY, data["app_secret_ref"])
+    values = {k: str(v) for k, v in data.items()}
+    values["app_client_secret"] = secret.text()
+    return values

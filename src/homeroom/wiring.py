@@ -18,7 +18,8 @@ from homeroom.ops.ratelimit import RateLimiter
 from homeroom.portal.printing import BadgePrinting
 from homeroom.portal.service import PortalService
 from homeroom.roster.admin import RosterAdmin
-from homeroom.secrets import DataDirSecrets, SecretSource
+from homeroom.secrets import SecretSource, SecretStore, StoreSecrets, open_provider
+from homeroom.secrets.setup import resolved_url
 from homeroom.sharing.registry import AppRegistry
 from homeroom.storage.kv import KV, open_kv
 from homeroom.storage.sql import Database
@@ -33,6 +34,7 @@ class Container:
     db: Database
     kv: KV
     secrets: SecretSource
+    secret_store: SecretStore
     passwords: PasswordHasher = field(default_factory=PasswordHasher)
 
     @cached_property
@@ -62,8 +64,14 @@ class Container:
     @cached_property
     def session_cookie(self) -> SessionCookie:
         insecure_ok = self.settings.issuer.startswith(("http://127.0.0.1", "http://localhost"))
+        # Current + previous versions (newest first): rotating the key signs nobody out.
+        keys = (
+            self.secrets.current_and_previous("session-cookie-key")
+            if isinstance(self.secrets, StoreSecrets)
+            else [self.secrets.get_or_create("session-cookie-key")]
+        )
         return SessionCookie(
-            [self.secrets.get_or_create("session-cookie-key")],
+            keys,
             secure=not insecure_ok,
             max_age_s=self.settings.session_absolute_timeout_s,
         )
@@ -121,17 +129,22 @@ class Container:
 
 
 def build(settings: Settings) -> Container:
+    provider = open_provider(settings)
+    sql_url = resolved_url(settings, "sql", provider)
+    redis_url = resolved_url(settings, "redis", provider)
     db = Database(
-        settings.sql_url,
+        sql_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_max_overflow,
         pool_timeout_s=settings.db_pool_timeout_s,
         statement_timeout_ms=settings.db_statement_timeout_ms,
         connect_timeout_s=settings.db_connect_timeout_s,
     )
+    store = SecretStore(db, provider, max_versions=settings.secrets_max_versions)
     return Container(
         settings=settings,
         db=db,
-        kv=open_kv(settings.redis_url, settings.kv_timeout_s),
-        secrets=DataDirSecrets(settings.data_dir / "secrets"),
+        kv=open_kv(redis_url, settings.kv_timeout_s),
+        secrets=StoreSecrets(store, settings.environment),
+        secret_store=store,
     )

@@ -49,7 +49,7 @@ def test_rate_limiter_on_a_silent_redis_fails_fast(silent_peer: BlackHole) -> No
 
 def test_database_that_never_answers_times_out_on_connect(silent_peer: BlackHole) -> None:
     db = Database(
-        f"postgresql://nobody:pw@127.0.0.1:{silent_peer.port}/x", pool_size=1, connect_timeout_s=1
+        f"postgresql://nobody@127.0.0.1:{silent_peer.port}/x", pool_size=1, connect_timeout_s=1
     )
     started = time.monotonic()
     with pytest.raises(ServiceUnavailable):

@@ -63,7 +63,7 @@ def test_serve_warns_and_goes_on_when_the_database_cannot_be_asked(
     settings = load_settings(
         env={},
         data_dir=str(tmp_path),
-        database_url=f"postgresql://nobody:pw@127.0.0.1:{free_port()}/x",
+        database_url=f"postgresql://nobody@127.0.0.1:{free_port()}/x",
         db_connect_timeout_s=1,
     )
     _preflight_pool_budget(settings, workers=2)  # no exception: /readyz gates traffic

@@ -21,9 +21,12 @@ from homeroom.cli.badges import badges_app
 from homeroom.cli.keys import keys_app
 from homeroom.cli.loadtest import loadtest_app
 from homeroom.cli.probe import probe_app
+from homeroom.cli.secrets import secrets_app
 from homeroom.config import Settings, load_settings
 from homeroom.errors import HomeroomError, InvalidInput, ServiceUnavailable
+from homeroom.ops.logging import configure_logging
 from homeroom.roster.models import Role
+from homeroom.secrets.setup import resolved_url
 from homeroom.wiring import Container, build
 
 __all__ = ["app", "main"]
@@ -45,6 +48,7 @@ app.add_typer(probe_app, name="probe")
 app.add_typer(loadtest_app, name="loadtest")
 app.add_typer(keys_app, name="keys")
 app.add_typer(badges_app, name="badges")
+app.add_typer(secrets_app, name="secrets")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -62,7 +66,10 @@ class State:
 
     def container(self) -> Container:
         if self._container is None:
-            self._container = build(self.settings())
+            settings = self.settings()
+            # stderr, redacted; warnings only, so that errors stay one line
+            configure_logging("debug" if settings.log_level == "debug" else "warning", True)
+            self._container = build(settings)
         return self._container
 
 
@@ -146,7 +153,7 @@ def migrate() -> None:
     from homeroom.storage.sql.migrate import upgrade
 
     settings = state.settings()
-    heads = upgrade(settings.sql_owner_url, settings.app_db_role)
+    heads = upgrade(resolved_url(settings, "owner"), settings.app_db_role)
     out.print(f"database at revision {', '.join(heads)}")
 
 

@@ -33,9 +33,19 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _demo_config(data_dir: Path) -> dict[str, str]:
+    from homeroom.config import load_settings
+    from homeroom.demo import demo_app_credentials
+    from homeroom.wiring import build
+
     path = data_dir / "demo-app.json"
     try:
-        data = json.loads(path.read_text())
+        container = build(load_settings(data_dir=str(data_dir)))
+        try:
+            data = demo_app_credentials(container)
+        finally:
+            container.close()
+        if data is None:
+            raise OSError("not found")
         return {
             "district": data["district_slug"],
             "username": data["student_username"],

@@ -7,6 +7,8 @@ import sys
 
 import structlog
 
+from homeroom.secrets.redaction import RedactingFilter, redact_processor
+
 __all__ = ["configure_logging"]
 
 
@@ -16,10 +18,15 @@ def configure_logging(level: str = "info", json: bool = True) -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
+        redact_processor,  # after format_exc_info: tracebacks are redacted too
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     )
+    for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        stdlib = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in stdlib.filters):
+            stdlib.addFilter(RedactingFilter())
     structlog.configure(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(

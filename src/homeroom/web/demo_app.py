@@ -9,9 +9,6 @@ logout. Mounted only when that file exists.
 from __future__ import annotations
 
 import html
-import json
-from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 from authlib.integrations.starlette_client import OAuth
@@ -38,8 +35,7 @@ def _page(body: str) -> HTMLResponse:
     )
 
 
-def create_demo_app(issuer: str, credentials_file: Path, session_key: bytes) -> Starlette:
-    creds: dict[str, Any] = json.loads(credentials_file.read_text())
+def create_demo_app(issuer: str, creds: dict[str, str], session_key: bytes) -> Starlette:
     base = f"{issuer}/demo-app"
     oauth = OAuth()
     client = oauth.register(

@@ -14,6 +14,7 @@ from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from homeroom.demo import demo_app_credentials
 from homeroom.identity.sessions import Session
 from homeroom.oidc.authorize import LoginNeeded, authorize, parse_authorization_request
 from homeroom.oidc.bearer import Principal
@@ -26,7 +27,7 @@ from homeroom.oidc.revocation import revoke
 from homeroom.oidc.token_endpoint import token_request
 from homeroom.oidc.userinfo import userinfo
 from homeroom.web.bearer import bearer_token_from, install_bearer_errors, verify_bearer
-from homeroom.web.demo_app import DEMO_FILE, create_demo_app
+from homeroom.web.demo_app import create_demo_app
 from homeroom.web.pages import csrf_of, render
 from homeroom.wiring import Container
 
@@ -261,7 +262,7 @@ def install(app: FastAPI) -> None:
     app.include_router(login.router)
     install_bearer_errors(app)
     container: Container = app.state.container
-    demo_file = container.settings.data_dir / DEMO_FILE
-    if demo_file.exists():
+    creds = demo_app_credentials(container)
+    if creds is not None:
         key = container.secrets.get_or_create("demo-app-session-key")
-        app.mount("/demo-app", create_demo_app(container.settings.issuer, demo_file, key))
+        app.mount("/demo-app", create_demo_app(container.settings.issuer, creds, key))

@@ -7,8 +7,9 @@ Each domain keeps its tables in ``storage/sql/tables_<domain>.py`` (on the share
 from homeroom.storage.sql import (
     tables,
     tables_oidc,
-    tables_portal,  # noqa: F401 (registers tables)
+    tables_portal,
+    tables_secrets,
 )
 from homeroom.storage.sql.tables import metadata, tenant_tables
 
-__all__ = ["metadata", "tables", "tables_oidc", "tenant_tables"]
+__all__ = ["metadata", "tables", "tables_oidc", "tables_portal", "tables_secrets", "tenant_tables"]

@@ -31,7 +31,7 @@ def enable_tenant_rls(conn: Connection, table: str) -> None:
     )
 
 
-APPEND_ONLY = ("audit_events", "platform_audit_events")
+APPEND_ONLY = ("audit_events", "platform_audit_events", "secret_audit")
 
 
 def grant_app_role(conn: Connection, role: str) -> bool:
