@@ -27,6 +27,8 @@ PREFIXES = {
     "goal": "gol",
     "secret": "scr",
     "key": "key",
+    "org": "org",
+    "import": "imp",
 }
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case

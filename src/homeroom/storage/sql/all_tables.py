@@ -4,7 +4,7 @@ Each domain keeps its tables in ``storage/sql/tables_<domain>.py`` (on the share
 ``metadata`` from ``tables.py``) and adds one import line here.
 """
 
-from homeroom.storage.sql import tables
+from homeroom.storage.sql import tables, tables_roster
 from homeroom.storage.sql.tables import metadata, tenant_tables
 
-__all__ = ["metadata", "tables", "tenant_tables"]
+__all__ = ["metadata", "tables", "tables_roster", "tenant_tables"]
