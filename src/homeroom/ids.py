@@ -6,10 +6,12 @@ wrong kind before it reaches the database.
 
 from __future__ import annotations
 
+import base64
+import os
 import re
 import secrets
 
-__all__ = ["PREFIXES", "is_id", "new_id"]
+__all__ = ["PREFIXES", "is_id", "new_id", "new_ids"]
 
 PREFIXES = {
     "district": "dst",
@@ -40,6 +42,20 @@ def new_id(kind: str) -> str:
     prefix = PREFIXES[kind]
     body = "".join(secrets.choice(_ALPHABET) for _ in range(20))
     return f"{prefix}_{body}"
+
+
+_B32 = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET)
+
+
+def new_ids(kind: str, count: int) -> list[str]:
+    """``count`` fresh ids at once (bulk imports): the same shape and randomness as
+    :func:`new_id`, from one ``os.urandom`` call instead of 20 ``secrets.choice`` calls each."""
+    prefix = PREFIXES[kind] + "_"
+    pool = os.urandom(15 * count)
+    return [
+        prefix + base64.b32encode(pool[i : i + 15]).decode().translate(_B32)[:20]
+        for i in range(0, 15 * count, 15)
+    ]
 
 
 def is_id(value: str, kind: str | None = None) -> bool:

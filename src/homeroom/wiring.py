@@ -9,6 +9,7 @@ from homeroom.config import Settings
 from homeroom.identity.passwords import PasswordHasher
 from homeroom.identity.sessions import SessionStore
 from homeroom.roster.admin import RosterAdmin
+from homeroom.roster.importer import RosterImporter
 from homeroom.secrets import DataDirSecrets, SecretSource
 from homeroom.sharing.registry import AppRegistry
 from homeroom.storage.kv import KV, open_kv
@@ -29,6 +30,10 @@ class Container:
     @cached_property
     def roster_admin(self) -> RosterAdmin:
         return RosterAdmin(self.db, self.passwords)
+
+    @cached_property
+    def roster_importer(self) -> RosterImporter:
+        return RosterImporter(self.db)
 
     @cached_property
     def client_secret_key(self) -> bytes:

@@ -17,6 +17,7 @@ import click
 import typer
 from rich.console import Console
 
+from homeroom.cli.roster import roster_app
 from homeroom.config import Settings, load_settings
 from homeroom.errors import HomeroomError, ServiceUnavailable
 from homeroom.roster.models import Role
@@ -37,6 +38,7 @@ apps_app = typer.Typer(help="Register apps (OAuth clients) and connect them.", n
 app.add_typer(district_app, name="district")
 app.add_typer(user_app, name="user")
 app.add_typer(apps_app, name="app")
+app.add_typer(roster_app, name="roster")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -10,7 +10,7 @@ from functools import cached_property
 
 from sqlalchemy.engine import Connection as SqlConnection
 
-from homeroom.storage.sql import repos
+from homeroom.storage.sql import repos, roster_store
 
 __all__ = ["UnitOfWork"]
 
@@ -57,3 +57,7 @@ class UnitOfWork:
     @cached_property
     def audit(self) -> repos.SqlAuditLog:
         return repos.SqlAuditLog(self.conn, self.district_id)
+
+    @cached_property
+    def roster(self) -> roster_store.SqlRosterStore:
+        return roster_store.SqlRosterStore(self.conn, self.district_id)

@@ -1,0 +1,225 @@
+"""Bulk SQL for the roster import and the change-event log (tenant-scoped).
+
+The importer works on whole record kinds at once: it reads a compact snapshot (sourcedId
+→ id, content hash, status), then writes in chunks with ``executemany``. On PostgreSQL
+``COPY FROM`` would be faster still but is refused on tables with row-level security, and
+the tenant lock matters more; ``executemany`` on psycopg 3 pipelines the statements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Connection as SqlConnection
+
+from homeroom.errors import TenantScopeError
+from homeroom.storage.sql import tables as t
+from homeroom.storage.sql import tables_roster as tr
+
+__all__ = ["CHUNK", "KIND_TABLES", "Snapshot", "SqlRosterStore"]
+
+CHUNK = 2000
+# kind -> (table, key column): the record kinds the import manages.
+KIND_TABLES: dict[str, tuple[Table, str]] = {
+    "org": (tr.roster_orgs, "id"),
+    "school": (t.schools, "id"),
+    "term": (tr.academic_sessions, "id"),
+    "course": (tr.courses, "id"),
+    "section": (t.sections, "id"),
+    "user": (t.users, "id"),
+    "demographics": (tr.demographics, "user_id"),
+    "enrollment": (t.enrollments, "id"),
+}
+Snapshot = dict[str, tuple[str, str | None, str]]  # sourced_id -> (id, hash, status)
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SqlRosterStore:
+    """Bulk reads and writes for one district inside one transaction."""
+
+    def __init__(self, conn: SqlConnection, district_id: str | None) -> None:
+        if district_id is None:
+            raise TenantScopeError("SqlRosterStore used outside a TenantScope")
+        self.conn = conn
+        self.district_id = district_id
+
+    def _key(self, kind: str) -> tuple[Table, Any]:
+        table, key = KIND_TABLES[kind]
+        return table, table.c[key]
+
+    # ------------------------------------------------------------------ reads
+
+    def snapshot(self, kind: str) -> Snapshot:
+        """Every imported record of ``kind``: sourcedId -> (id, source hash, status)."""
+        table, key = self._key(kind)
+        rows = self.conn.execute(
+            select(table.c.sourced_id, key, table.c.source_hash, table.c.status).where(
+                table.c.district_id == self.district_id, table.c.sourced_id.is_not(None)
+            )
+        )
+        return {sid: (id_, h, status) for sid, id_, h, status in rows}
+
+    def usernames(self) -> dict[str, str | None]:
+        """Active usernames -> the holder's sourcedId (None: not created by an import)."""
+        rows = self.conn.execute(
+            select(t.users.c.username, t.users.c.sourced_id).where(
+                t.users.c.district_id == self.district_id, t.users.c.status == "active"
+            )
+        )
+        return {str(name): sid for name, sid in rows}
+
+    def rows_by_id(self, kind: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        table, key = self._key(kind)
+        found: dict[str, dict[str, Any]] = {}
+        for part in chunks(ids, 500):
+            rows = self.conn.execute(
+                select(table).where(table.c.district_id == self.district_id, key.in_(part))
+            )
+            for row in rows.mappings():
+                found[row[key.name]] = dict(row)
+        return found
+
+    def max_event_seq(self) -> int:
+        value = self.conn.execute(
+            select(func.max(tr.roster_events.c.seq)).where(
+                tr.roster_events.c.district_id == self.district_id
+            )
+        ).scalar_one()
+        return int(value or 0)
+
+    # ------------------------------------------------------------------ writes
+
+    def insert(self, kind: str, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            table, _ = self._key(kind)
+            self._insert_many(table, rows)
+
+    def _insert_many(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+        for row in rows:
+            row["district_id"] = self.district_id
+        for part in chunks(rows):
+            self.conn.execute(insert(table), list(part))
+
+    def update(self, kind: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows carry ``_key`` (the record's id) and the columns to set (the same in all)."""
+        if not rows:
+            return
+        table, key = self._key(kind)
+        columns = [c for c in rows[0] if c != "_key"]
+        stmt = (
+            update(table)
+            .where(table.c.district_id == self.district_id, key == bindparam("_key"))
+            .values({c: bindparam(c) for c in columns})
+        )
+        for part in chunks(rows):
+            self.conn.execute(stmt, list(part))
+
+    def mark_deleted(self, kind: str, ids: Sequence[str], now: dt.datetime) -> None:
+        table, key = self._key(kind)
+        for part in chunks(ids):
+            self.conn.execute(
+                update(table)
+                .where(table.c.district_id == self.district_id, key.in_(part))
+                .values(status="tobedeleted", updated_at=now)
+            )
+
+    def touch_all(self, kind: str, now: dt.datetime) -> None:
+        """``synced_at`` on every active imported record of ``kind`` (after a bulk file)."""
+        table, _ = self._key(kind)
+        self.conn.execute(
+            update(table)
+            .where(
+                table.c.district_id == self.district_id,
+                table.c.sourced_id.is_not(None),
+                table.c.status == "active",
+            )
+            .values(synced_at=now)
+        )
+
+    def touch(self, kind: str, ids: Sequence[str], now: dt.datetime) -> None:
+        table, key = self._key(kind)
+        for part in chunks(ids):
+            self.conn.execute(
+                update(table)
+                .where(table.c.district_id == self.district_id, key.in_(part))
+                .values(synced_at=now)
+            )
+
+    def release_usernames(self, usernames: Sequence[str], keep: dict[str, str]) -> None:
+        """Give each listed username's current holder its own id as a placeholder name,
+        unless the holder is ``keep[username]`` (the record that claims it)."""
+        for part in chunks(usernames, 500):
+            rows = self.conn.execute(
+                select(t.users.c.id, t.users.c.username, t.users.c.sourced_id).where(
+                    t.users.c.district_id == self.district_id, t.users.c.username.in_(part)
+                )
+            ).all()
+            for user_id, username, sourced_id in rows:
+                if keep.get(username) != sourced_id:
+                    self.conn.execute(
+                        update(t.users)
+                        .where(t.users.c.district_id == self.district_id, t.users.c.id == user_id)
+                        .values(username=user_id)
+                    )
+
+    def replace_links(self, table: Table, column: str, user_ids: Sequence[str]) -> None:
+        """Delete the link rows of ``user_ids`` in ``table`` (user_schools / user_agents)."""
+        for part in chunks(user_ids):
+            self.conn.execute(
+                delete(table).where(
+                    table.c.district_id == self.district_id, table.c[column].in_(part)
+                )
+            )
+
+    def insert_links(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self._insert_many(table, rows)
+
+    def append_events(self, events: list[dict[str, Any]]) -> None:
+        if events:
+            self._insert_many(tr.roster_events, events)
+
+    def record_run(self, run: dict[str, Any]) -> None:
+        self._insert_many(tr.roster_import_runs, [run])
+
+    # ------------------------------------------------------------------ events
+
+    def events(
+        self,
+        *,
+        after_seq: int = 0,
+        since: dt.datetime | None = None,
+        app_id: str | None = None,
+        limit: int = 100,
+        record_types: Iterable[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Events in order; ``app_id`` given: district-wide events plus that app's own."""
+        e = tr.roster_events
+        query = select(e).where(e.c.district_id == self.district_id, e.c.seq > after_seq)
+        if since is not None:
+            query = query.where(e.c.at >= since)
+        if app_id is None:
+            query = query.where(e.c.app_id.is_(None))
+        else:
+            query = query.where((e.c.app_id.is_(None)) | (e.c.app_id == app_id))
+        if record_types is not None:
+            query = query.where(e.c.record_type.in_(list(record_types)))
+        rows = self.conn.execute(query.order_by(e.c.seq).limit(max(1, min(limit, 10_000))))
+        return [dict(r) for r in rows.mappings()]
+
+    def import_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        r = tr.roster_import_runs
+        rows = self.conn.execute(
+            select(r)
+            .where(and_(r.c.district_id == self.district_id))
+            .order_by(r.c.started_at.desc())
+            .limit(limit)
+        )
+        return [dict(x) for x in rows.mappings()]
