@@ -47,6 +47,6 @@ class PackageInvalid(InvalidInput):
 
     def __init__(self, issues: list[Issue]) -> None:
         self.issues = issues
-        errors = [i for i in issues if i.severity is Severity.ERROR]
+        self.errors = errors = [i for i in issues if i.severity is Severity.ERROR]
         first = f"; first: {errors[0]}" if errors else ""
         super().__init__(f"invalid OneRoster package: {len(errors)} error(s){first}")

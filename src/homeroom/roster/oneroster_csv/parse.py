@@ -40,6 +40,10 @@ class FileData:
     columns: tuple[str, ...]
     rows: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     deleted: dict[str, int] = field(default_factory=dict)
+    # Rows that had errors (already reported): references to them are not errors again.
+    invalid: set[str] = field(default_factory=set)
+    # The header was unusable: references into this file are not checked at all.
+    broken: bool = False
 
     def index(self, column: str) -> int:
         return self.columns.index(column)
@@ -75,7 +79,7 @@ class _Context:
         self.known = known
         self.files: dict[str, FileData] = {}
         self.issues: list[Issue] = []
-        self._ids: dict[str, set[str] | frozenset[str]] = {}
+        self._ids: dict[str, set[str] | frozenset[str] | None] = {}
         self.school_ids: set[str] = set()
 
     def add(self, issue: Issue) -> None:
@@ -83,17 +87,20 @@ class _Context:
         if len(self.issues) >= MAX_ISSUES:
             raise _TooMany
 
-    def ids(self, kind: str) -> set[str] | frozenset[str]:
-        """Ids a reference to ``kind`` may name once this package is applied."""
+    def ids(self, kind: str) -> set[str] | frozenset[str] | None:
+        """Ids a reference to ``kind`` may name once this package is applied (None: the
+        file was unreadable, so references to it cannot be checked)."""
         if kind in self._ids:
             return self._ids[kind]
         source = "orgs" if kind == "schools" else kind
         data = self.files.get(source)
+        if data is not None and data.broken:
+            return None
         stored = set(self.known.get(kind, ()))
         if data is None or data.mode is Mode.ABSENT:
             ids: set[str] | frozenset[str] = stored
         else:
-            mine = self.school_ids if kind == "schools" else set(data.rows)
+            mine = (self.school_ids if kind == "schools" else set(data.rows)) | data.invalid
             if data.mode is Mode.BULK:
                 ids = mine
             else:
@@ -151,12 +158,15 @@ def _read_file(
             header = next(reader, None)
         except (csv.Error, UnicodeDecodeError) as exc:
             ctx.add(Issue(fname, 1, None, f"unreadable header: {exc}"))
+            data.broken = True
             return data
         if header is None:
             ctx.add(Issue(fname, 0, None, "the file is empty (a header is required)"))
+            data.broken = True
             return data
         plan = _plan(fname, header, cols, version, ctx)
         if plan is None:
+            data.broken = True
             return data
         refs = [(i, c) for i, (_, _, c) in enumerate(plan) if c.ref and c.ref != name]
         width = len(header)
@@ -181,16 +191,20 @@ def _read_file(
                         )
                     )
                 values: list[Any] = []
-                bad = False
+                problems: list[Issue] = []
                 for pos, conv, col in plan:
                     cell = raw[pos] if 0 <= pos < len(raw) else ""
                     try:
                         values.append(conv(cell))
                     except ValueError as exc:
-                        ctx.add(Issue(fname, line, col.name, str(exc)))
+                        problems.append(Issue(fname, line, col.name, str(exc)))
                         values.append(None)
-                        bad = True
                 sid, status = values[0], values[1]
+                # A row to be deleted needs only its sourcedId: its other values are moot.
+                if status != "tobedeleted" or sid is None:
+                    for problem in problems:
+                        ctx.add(problem)
+                bad = bool(problems)
                 if sid is None:
                     continue  # reported as a missing required value
                 if delta and status is None:
@@ -212,13 +226,16 @@ def _read_file(
                     continue
                 for index, col in refs:
                     _check_ref(ctx, fname, line, col, values[index])
-                if not bad:
+                if bad:
+                    data.invalid.add(sid)
+                else:
                     rows[sid] = (*values[2:], line)
                 count += 1
                 if progress is not None and count % 5000 == 0:
                     progress(name, count)
         except (csv.Error, UnicodeDecodeError) as exc:
             ctx.add(Issue(fname, start, None, f"malformed CSV: {exc}"))
+            data.broken = True
         if progress is not None:
             progress(name, count)
     return data
@@ -253,6 +270,8 @@ def _check_ref(ctx: _Context, fname: str, line: int, col: Col, value: Any) -> No
     if value is None or col.ref is None:
         return
     ids = ctx.ids(col.ref)
+    if ids is None:
+        return
     for ref in value if isinstance(value, tuple) else (value,):
         if ref not in ids:
             what = "school" if col.ref == "schools" else f"record in {col.ref}.csv"
@@ -281,7 +300,7 @@ def _after_file(name: str, data: FileData, ctx: _Context, usernames: Mapping[str
     if name == "demographics":
         users = ctx.ids("users")
         for sid, row in data.rows.items():
-            if sid not in users:
+            if users is not None and sid not in users:
                 ctx.add(
                     Issue(
                         fname,
