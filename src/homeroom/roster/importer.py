@@ -23,10 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
 from homeroom.audit.models import AuditEvent
-from homeroom.ids import new_ids
+from homeroom.ids import new_ids, ordered_ids
 from homeroom.roster.models import Role
 from homeroom.roster.oneroster_csv import (
     FileData,
@@ -158,62 +156,64 @@ class RosterImporter:
         changed) when it has errors."""
         started = time.monotonic()
         with PackageSource(path) as source, TenantScope(district_id), self.db.scoped() as uow:
-            if self.db.is_postgres:
-                # Large imports run long statements; the request-sized default would cut them.
-                uow.conn.execute(text("SET LOCAL statement_timeout = 0"))
             store = uow.roster
-            snaps = {kind: store.snapshot(kind) for kind, _, _ in KINDS}
-            known = _known(snaps)
-            usernames = {
-                name: (sid if sid is not None else MANAGED_ELSEWHERE)
-                for name, sid in store.usernames().items()
-            }
-
-            def file_progress(name: str, rows: int) -> None:
-                if progress is not None:
-                    progress(f"read {name}.csv", rows, None)
-
-            parsed = read_package(source, known, usernames, file_progress)
-            if parsed.errors or parsed.manifest is None:
-                raise PackageInvalid(parsed.issues)
-            now = utcnow()
-            writer = _Writer(store, snaps, parsed.files, now, progress)
-            counts, events, import_id = writer.run()
-            modes = {name: data.mode.value for name, data in parsed.files.items()}
-            warnings = parsed.warnings
-            store.record_run(
-                {
-                    "id": import_id,
-                    "started_at": now,
-                    "finished_at": utcnow(),
-                    "source": source.name[:255],
-                    "version": parsed.manifest.version,
-                    "modes": modes,
-                    "counts": {k: v.as_dict() for k, v in counts.items()},
-                    "warnings": [w.as_dict() for w in warnings[:500]],
-                    "actor": actor,
+            store.prepare_bulk()
+            try:
+                snaps = {kind: store.snapshot(kind) for kind, _, _ in KINDS}
+                known = _known(snaps)
+                usernames = {
+                    name: (sid if sid is not None else MANAGED_ELSEWHERE)
+                    for name, sid in store.usernames().items()
                 }
-            )
-            uow.audit.append(
-                AuditEvent(
-                    actor=actor,
-                    action="roster.import",
-                    target_type="import",
-                    target_id=import_id,
-                    detail={"counts": {k: v.as_dict() for k, v in counts.items()}},
+
+                def file_progress(name: str, rows: int) -> None:
+                    if progress is not None:
+                        progress(f"read {name}.csv", rows, None)
+
+                parsed = read_package(source, known, usernames, file_progress)
+                if parsed.errors or parsed.manifest is None:
+                    raise PackageInvalid(parsed.issues)
+                now = utcnow()
+                writer = _Writer(store, snaps, parsed.files, now, progress)
+                counts, events, import_id = writer.run()
+                modes = {name: data.mode.value for name, data in parsed.files.items()}
+                warnings = parsed.warnings
+                store.record_run(
+                    {
+                        "id": import_id,
+                        "started_at": now,
+                        "finished_at": utcnow(),
+                        "source": source.name[:255],
+                        "version": parsed.manifest.version,
+                        "modes": modes,
+                        "counts": {k: v.as_dict() for k, v in counts.items()},
+                        "warnings": [w.as_dict() for w in warnings[:500]],
+                        "actor": actor,
+                    }
                 )
-            )
-            return ImportResult(
-                import_id=import_id,
-                district_id=district_id,
-                version=parsed.manifest.version,
-                modes=modes,
-                counts=counts,
-                warnings=warnings,
-                events=events,
-                seconds=time.monotonic() - started,
-                synced_at=now,
-            )
+                uow.audit.append(
+                    AuditEvent(
+                        actor=actor,
+                        action="roster.import",
+                        target_type="import",
+                        target_id=import_id,
+                        detail={"counts": {k: v.as_dict() for k, v in counts.items()}},
+                    )
+                )
+                return ImportResult(
+                    import_id=import_id,
+                    district_id=district_id,
+                    version=parsed.manifest.version,
+                    modes=modes,
+                    counts=counts,
+                    warnings=warnings,
+                    events=events,
+                    seconds=time.monotonic() - started,
+                    synced_at=now,
+                )
+
+            finally:
+                store.finish_bulk()
 
 
 def _known(snaps: dict[str, Snapshot]) -> dict[str, set[str]]:
@@ -443,9 +443,9 @@ class _Writer:
             self._step(f"write {kind}", done, len(plan.creates) + len(plan.updates))
         if kind == "user":
             self._links(plan, data)
-        if data.mode is Mode.BULK:
-            store.touch_all(kind, now)
-        else:
+        if data.mode is Mode.BULK and plan.unchanged:
+            store.touch_all(kind, now)  # one statement; created and updated rows have it
+        elif plan.unchanged:
             store.touch(kind, plan.unchanged, now)
         return KindCounts(
             created=len(plan.creates),
@@ -523,7 +523,8 @@ class _Writer:
     def _flush_events(self, final: bool = False) -> None:
         if not self.events:
             return
-        for event, event_id in zip(self.events, new_ids("event", len(self.events)), strict=True):
+        ids = ordered_ids("event", self.events[0]["seq"], len(self.events))
+        for event, event_id in zip(self.events, ids, strict=True):
             event["id"] = event_id
         self.store.append_events(self.events)
         self.event_count += len(self.events)
