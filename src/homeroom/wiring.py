@@ -12,6 +12,7 @@ from homeroom.roster.admin import RosterAdmin
 from homeroom.roster.importer import RosterImporter
 from homeroom.secrets import DataDirSecrets, SecretSource
 from homeroom.sharing.registry import AppRegistry
+from homeroom.sharing.service import SharingService
 from homeroom.storage.kv import KV, open_kv
 from homeroom.storage.sql import Database
 from homeroom.web.session_cookie import SessionCookie
@@ -34,6 +35,10 @@ class Container:
     @cached_property
     def roster_importer(self) -> RosterImporter:
         return RosterImporter(self.db)
+
+    @cached_property
+    def sharing(self) -> SharingService:
+        return SharingService(self.db)
 
     @cached_property
     def client_secret_key(self) -> bytes:

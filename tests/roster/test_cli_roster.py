@@ -53,3 +53,62 @@ def test_invalid_package_prints_every_error_and_exits_1(
     assert len(json.loads(as_json.stdout)["issues"]) == 3
     users = run(env, "roster", "import", "--district", "nowhere", str(pkg))
     assert users.returncode == 1 and users.stderr.startswith("error: district 'nowhere'")
+
+
+def test_sharing_set_and_show(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    assert run(env, "migrate").returncode == 0
+    assert run(env, "district", "create", "--slug", "rv", "--name", "Riverside").returncode == 0
+    assert (
+        run(env, "roster", "import", "--district", "rv", str(copy_sample(tmp_path))).returncode == 0
+    )
+    created = run(
+        env,
+        "app",
+        "create",
+        "--name",
+        "Reader",
+        "--redirect-uri",
+        "https://reader.example/cb",
+        "--json",
+    )
+    client_id = json.loads(created.stdout)["client_id"]
+    not_yet = run(env, "sharing", "show", "--district", "rv", "--app", client_id)
+    assert not_yet.returncode == 1 and "not connected" in not_yet.stderr
+    changed = run(
+        env,
+        "sharing",
+        "set",
+        "--district",
+        "rv",
+        "--app",
+        client_id,
+        "--mode",
+        "rules",
+        "--rule",
+        "grade=3",
+        "--fields",
+        "basic,email",
+        "--json",
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert json.loads(changed.stdout)["changes"]["user"] == {"shared": 14, "unshared": 0}
+    shown = run(env, "sharing", "show", "--district", "rv", "--app", client_id, "--json")
+    info = json.loads(shown.stdout)
+    assert info["records"]["user"]["count"] == 14
+    assert "email" in info["records"]["user"]["fields"]
+    human = run(env, "sharing", "show", "--district", "rv", "--app", client_id)
+    assert "user                14" in human.stdout
+    bad = run(
+        env,
+        "sharing",
+        "set",
+        "--district",
+        "rv",
+        "--app",
+        client_id,
+        "--mode",
+        "rules",
+        "--rule",
+        "colour=red",
+    )
+    assert bad.returncode == 1 and bad.stderr.startswith("error: rule 1: unknown condition")

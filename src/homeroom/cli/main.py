@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from homeroom.cli.roster import roster_app
+from homeroom.cli.sharing import sharing_app
 from homeroom.config import Settings, load_settings
 from homeroom.errors import HomeroomError, ServiceUnavailable
 from homeroom.roster.models import Role
@@ -39,6 +40,7 @@ app.add_typer(district_app, name="district")
 app.add_typer(user_app, name="user")
 app.add_typer(apps_app, name="app")
 app.add_typer(roster_app, name="roster")
+app.add_typer(sharing_app, name="sharing")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -150,6 +150,42 @@ class SqlRosterStore:
                 found[row[key.name]] = dict(row)
         return found
 
+    def ids_where(self, kind: str, condition: Any) -> set[str]:
+        """Ids of ``kind`` in this district matching ``condition`` (a visibility rule)."""
+        table, key = self._key(kind)
+        rows = self.conn.execute(
+            select(key).where(table.c.district_id == self.district_id, condition)
+        )
+        return set(rows.scalars())
+
+    def count_where(self, kind: str, condition: Any) -> int:
+        table, _ = self._key(kind)
+        return int(
+            self.conn.execute(
+                select(func.count())
+                .select_from(table)
+                .where(table.c.district_id == self.district_id, condition)
+            ).scalar_one()
+        )
+
+    def resolve(self, kind: str, refs: Sequence[str]) -> dict[str, str]:
+        """Map each ref (a Homeroom id or an SIS sourcedId) to the record's id."""
+        table, key = self._key(kind)
+        found: dict[str, str] = {}
+        for part in chunks(list(refs), 500):
+            rows = self.conn.execute(
+                select(key, table.c.sourced_id).where(
+                    table.c.district_id == self.district_id,
+                    key.in_(part) | table.c.sourced_id.in_(part),
+                )
+            )
+            for id_, sid in rows:
+                if id_ in part:
+                    found[id_] = id_
+                if sid in part:
+                    found[sid] = id_
+        return found
+
     def max_event_seq(self) -> int:
         value = self.conn.execute(
             select(func.max(tr.roster_events.c.seq)).where(
