@@ -27,7 +27,7 @@ OPERATORS = ("!=", ">=", "<=", "=", ">", "<", "~")
 MAX_PREDICATES = 8
 _PREDICATE = re.compile(
     r"\s*(?P<field>[A-Za-z][A-Za-z0-9_.]*)\s*(?P<op>!=|>=|<=|=|>|<|~)\s*"
-    r"(?:'(?P<quoted>(?:[^']|'')*)'|(?P<bare>[^\s']+))\s*"
+    r"(?:'(?P<quoted>(?:[^']|'')*)'|(?P<bare>[A-Za-z0-9_.:+-]+))\s*"
 )
 _LOGICAL = re.compile(r"(AND|OR)\s", re.IGNORECASE)
 
@@ -104,10 +104,10 @@ def _convert(field: Field, name: str, value: str) -> Any:
 
 def _predicate(field: Field, predicate: Predicate) -> ColumnElement[bool]:
     column, op = field.column, predicate.op
+    if op == "~" and field.kind not in ("str", "grade"):
+        raise InvalidFilterField(f"filter: ~ applies to text fields, not {predicate.field}")
     value = _convert(field, predicate.field, predicate.value)
     if op == "~":
-        if field.kind not in ("str", "grade"):
-            raise InvalidFilterField(f"filter: ~ applies to text fields, not {predicate.field}")
         return func.lower(column).contains(str(value).lower(), autoescape=True)
     if op == "=":
         return column == value  # type: ignore[no-any-return]
