@@ -62,14 +62,22 @@ def ordered_ids(kind: str, first: int, count: int) -> list[str]:
     only for append-only logs, whose order is public anyway, never for records."""
     prefix = PREFIXES[kind] + "_"
     tails = os.urandom(10 * count).translate(_BYTE_TO_CHAR).decode("ascii")
+    pairs = _PAIRS
     out = []
     for n in range(count):
-        value, head = first + n, []
-        for _ in range(10):
-            value, digit = divmod(value, 32)
-            head.append(_ALPHABET[digit])
-        out.append(prefix + "".join(reversed(head)) + tails[10 * n : 10 * n + 10])
+        v = first + n
+        head = (
+            pairs[(v >> 40) & 1023]
+            + pairs[(v >> 30) & 1023]
+            + pairs[(v >> 20) & 1023]
+            + pairs[(v >> 10) & 1023]
+            + pairs[v & 1023]
+        )
+        out.append(prefix + head + tails[10 * n : 10 * n + 10])
     return out
+
+
+_PAIRS = [_ALPHABET[i >> 5] + _ALPHABET[i & 31] for i in range(1024)]
 
 
 def is_id(value: str, kind: str | None = None) -> bool:

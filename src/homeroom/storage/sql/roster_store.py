@@ -59,6 +59,13 @@ def _memoized(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | No
     return run
 
 
+def _json_default(value: Any) -> str:
+    """Dates and datetimes in a JSON document bound for PostgreSQL (ISO 8601)."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -100,60 +107,57 @@ class SqlRosterStore:
         if params:
             self.conn.exec_driver_sql(str(compiled), params)
 
-    def _pg_arrays(
+    def _pg_records(
         self, table: Table, rows: Sequence[dict[str, Any]], names: list[str]
-    ) -> tuple[list[str], list[str], list[list[Any]]]:
-        """PostgreSQL: one array parameter per column (``unnest`` turns them back into
-        rows), the array casts, and the select expressions (JSON travels as text)."""
+    ) -> tuple[str, str]:
+        """PostgreSQL: the rows as one JSON document and the column definitions that
+        ``json_to_recordset`` turns them back into rows with (typed by the table)."""
         dialect = self.conn.dialect
-        casts, selects, arrays = [], [], []
+        definitions = []
         for name in names:
-            column = table.c[name.removeprefix("v_")] if name != "_key" else None
-            if column is None:
+            if name == "_key":
                 sql_type = "VARCHAR"
-                is_json = False
             else:
+                column = table.c[name.removeprefix("v_")]  # KeyError: not a column
                 is_json = isinstance(column.type, JSON)
-                sql_type = "TEXT" if is_json else column.type.compile(dialect=dialect)
-            casts.append(f"%s::{sql_type}[]")
-            selects.append(f'u."{name}"::JSON' if is_json else f'u."{name}"')
-            values = [row[name] for row in rows]
-            if is_json:
-                values = [None if v is None else json.dumps(v) for v in values]
-            arrays.append(values)
-        return casts, selects, arrays
+                sql_type = "JSON" if is_json else column.type.compile(dialect=dialect)
+            definitions.append(f'"{name}" {sql_type}')
+        seen: dict[Any, str] = {}  # an import stamps the same instant on every row
+
+        def default(value: Any) -> str:
+            try:
+                return seen[value]
+            except KeyError:
+                text = seen[value] = _json_default(value)
+                return text
+
+        return json.dumps(list(rows), default=default), ", ".join(definitions)
 
     def _pg_insert(self, table: Table, rows: Sequence[dict[str, Any]], keys: list[str]) -> None:
-        """``INSERT … SELECT … FROM unnest(…)``: one statement per chunk instead of one per
-        row. (``COPY FROM`` is refused on row-level-security tables; this is not, and each
-        row still passes the policy's WITH CHECK.)"""
-        casts, selects, arrays = self._pg_arrays(table, rows, keys)
+        """``INSERT … SELECT … FROM json_to_recordset(…)``: one statement and one parameter
+        per chunk. (``COPY FROM`` is refused on row-level-security tables; this is not, and
+        each row still passes the policy's WITH CHECK.)"""
+        document, definitions = self._pg_records(table, rows, keys)
         columns = ", ".join(f'"{k}"' for k in keys)
-        aliases = ", ".join(f'"{k}"' for k in keys)
         sql = (
-            # Identifiers come from the table's metadata (_pg_arrays looks each one up);
-            # every value is a bound array parameter.
-            f'INSERT INTO "{table.name}" ({columns}) SELECT {", ".join(selects)} '  # noqa: S608
-            f"FROM unnest({', '.join(casts)}) AS u({aliases})"
+            # Identifiers come from the table's metadata (_pg_records looks each one up);
+            # the rows travel as one bound JSON parameter.
+            f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} '  # noqa: S608
+            f"FROM json_to_recordset(%s::json) AS u({definitions})"
         )
-        self.conn.exec_driver_sql(sql, tuple(arrays))
+        self.conn.exec_driver_sql(sql, (document,))
 
     def _pg_update(
         self, table: Table, key: str, rows: Sequence[dict[str, Any]], keys: list[str]
     ) -> None:
-        casts, selects, arrays = self._pg_arrays(table, rows, keys)
-        sets = ", ".join(
-            f'"{k.removeprefix("v_")}" = {sel}'
-            for k, sel in zip(keys, selects, strict=True)
-            if k != "_key"
-        )
-        aliases = ", ".join(f'"{k}"' for k in keys)
+        document, definitions = self._pg_records(table, rows, keys)
+        sets = ", ".join(f'"{k.removeprefix("v_")}" = u."{k}"' for k in keys if k != "_key")
         sql = (
             f'UPDATE "{table.name}" AS t SET {sets} '  # noqa: S608 (identifiers from metadata)
-            f"FROM unnest({', '.join(casts)}) AS u({aliases}) "
+            f"FROM json_to_recordset(%s::json) AS u({definitions}) "
             f'WHERE t.district_id = %s AND t."{key}" = u."_key"'
         )
-        self.conn.exec_driver_sql(sql, (*arrays, self.district_id))
+        self.conn.exec_driver_sql(sql, (document, self.district_id))
 
     def _key(self, kind: str) -> tuple[Table, Any]:
         table, key = KIND_TABLES[kind]
