@@ -189,3 +189,15 @@ def test_connection_in_one_district_shares_nothing_of_another(
         assert SharingService.policy(uow, app_id) is None
     with pytest.raises(NotFound):
         sharing.set_connection(riverside, app_id, mode=ScopeMode.SCHOOLS, schools=["sch-nope"])
+
+
+def test_user_fields_for_token_claims(
+    db: Database, riverside: District, app_id: str, sharing: SharingService
+) -> None:
+    sharing.set_connection(riverside, app_id, mode=ScopeMode.SCHOOLS, schools=["sch-oak"])
+    with TenantScope(riverside.id), db.scoped() as uow:
+        ids = dict(uow.conn.execute(select(t.users.c.sourced_id, t.users.c.id)).all())
+        oak = SharingService.user_fields(uow, app_id, ids["tch-rivera"])
+        assert oak is not None and "given_name" in oak and "email" not in oak
+        assert SharingService.user_fields(uow, app_id, ids["tch-novak"]) is None  # Elm Street
+        assert SharingService.user_fields(uow, "app_notconnected000000", ids["tch-rivera"]) is None

@@ -20,6 +20,7 @@ from homeroom.roster.models import District, Role
 from homeroom.sharing.models import Connection, FieldGroup, ScopeMode
 from homeroom.sharing.policy import SharingPolicy, fields_for, validate_rules
 from homeroom.storage.sql import Database, UnitOfWork
+from homeroom.storage.sql import tables as t
 from homeroom.storage.sql.types import utcnow
 from homeroom.storage.sql.visibility import Visibility
 from homeroom.tenancy import TenantScope
@@ -49,6 +50,21 @@ class SharingService:
     def visible(uow: UnitOfWork, policy: SharingPolicy | None) -> dict[str, set[str]]:
         vis = Visibility(policy)
         return {kind: uow.roster.ids_where(kind, vis.for_type(kind)) for kind in SHARED_TYPES}
+
+    @staticmethod
+    def user_fields(
+        uow: UnitOfWork, app_id: str, user_id: str, now: dt.datetime | None = None
+    ) -> tuple[str, ...] | None:
+        """For token claims and sign-in: None when the app may not see this user (not
+        connected, not shared, expired), else the user fields it may read (claims beyond
+        them must be left out of ID tokens and userinfo)."""
+        policy = SharingService.policy(uow, app_id, now)
+        if policy is None:
+            return None
+        condition = Visibility(policy).users() & (t.users.c.id == user_id)
+        if not uow.roster.count_where("user", condition):
+            return None
+        return fields_for("user", policy.field_groups)
 
     def show(self, district: District, app_id: str) -> dict[str, Any]:
         """Per record type: how many records the app can read, and which fields."""
