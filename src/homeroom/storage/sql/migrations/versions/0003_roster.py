@@ -30,6 +30,18 @@ NEW_TENANT_TABLES = (
 )
 
 
+HOT_UPDATED = (
+    "schools",
+    "users",
+    "sections",
+    "enrollments",
+    "roster_orgs",
+    "academic_sessions",
+    "courses",
+    "demographics",
+)
+
+
 def _synced() -> list[sa.Column[object]]:
     return [
         sa.Column("status", sa.String(16), nullable=False),
@@ -221,6 +233,12 @@ def upgrade() -> None:
     )
     for table in NEW_TENANT_TABLES:
         enable_tenant_rls(op.get_bind(), table)
+    if op.get_bind().dialect.name == "postgresql":
+        # Every import stamps synced_at on every row it names. Half-empty pages let those
+        # updates stay on their page without touching any index (HOT updates): a 1 %
+        # re-import of a 100,000-student district then rewrites no index entries.
+        for table in HOT_UPDATED:
+            op.execute(f'ALTER TABLE "{table}" SET (fillfactor = 50)')
 
 
 def downgrade() -> None:
