@@ -40,6 +40,15 @@ CLEVER_NESTED = (
 )
 
 
+_ERROR = {"content": {"application/json": {"schema": {"type": "object"}}}}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Bad request (imsx_StatusInfo for OneRoster)", **_ERROR},
+    401: {"description": "No valid bearer token", **_ERROR},
+    403: {"description": "A user's token outside /me", **_ERROR},
+    404: {"description": "Not found, or not shared with this app", **_ERROR},
+}
+
+
 def require_principal() -> Principal:
     """Placeholder dependency: the OIDC bearer-token dependency replaces it."""
     raise HTTPException(401, "bearer token required", headers={"WWW-Authenticate": "Bearer"})
@@ -91,7 +100,7 @@ def build_router(
     principal_dependency: Callable[..., Principal] = require_principal,
 ) -> APIRouter:
     """Both APIs' routes, authenticated by ``principal_dependency``."""
-    router = APIRouter()
+    router = APIRouter(responses=RESPONSES)
     Caller = Annotated[Principal, Depends(principal_dependency)]  # noqa: N806
 
     def district_only(principal: Principal) -> None:
