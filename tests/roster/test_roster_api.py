@@ -138,3 +138,34 @@ def test_openapi_documents_both_apis(as_principal: TestClient) -> None:
     assert "/ims/oneroster/v1p1/users" in paths
     assert "/ims/oneroster/v1p1/classes/{record_id}/students" in paths
     assert "/api/v3/sections/{record_id}/users" in paths and "/api/v3/events" in paths
+
+
+def test_ids_of_another_district_are_404_even_when_connected_there(
+    app: FastAPI,
+    as_principal: TestClient,
+    world: tuple[District, District, str],
+    container: Container,
+) -> None:
+    """Isolation: the app is connected to both districts; a token for Hillview replaying
+    Riverside's ids gets 404s, and nothing of Riverside in any body."""
+    riverside, hillview, app_id = world
+    container.sharing.set_connection(hillview, app_id, mode=ScopeMode.DISTRICT)
+    act_as(app, Principal(app_id, riverside.id))
+    river_user = as_principal.get("/ims/oneroster/v1p1/users", params={"limit": 1}).json()
+    river_class = as_principal.get("/ims/oneroster/v1p1/classes", params={"limit": 1}).json()
+    user_id = river_user["users"][0]["sourcedId"]
+    class_id = river_class["classes"][0]["sourcedId"]
+    act_as(app, Principal(app_id, hillview.id))
+    for path in (
+        f"/ims/oneroster/v1p1/users/{user_id}",
+        f"/ims/oneroster/v1p1/classes/{class_id}/students",
+        f"/api/v3/users/{user_id}",
+        f"/api/v3/sections/{class_id}/users",
+        f"/api/v3/districts/{riverside.id}",
+    ):
+        r = as_principal.get(path)
+        assert r.status_code == 404, path
+        assert "Riverside" not in r.text
+    mine = as_principal.get("/ims/oneroster/v1p1/users", params={"limit": 1000}).json()
+    assert user_id not in {u["sourcedId"] for u in mine["users"]}
+    assert as_principal.get("/ims/oneroster/v1p1/users").headers["x-total-count"] == "28"
