@@ -108,6 +108,8 @@ def test_paging_sorting_and_fields(
             r.collection("teachers", ListParams(filter="email~'riverside'"))  # not granted
         with pytest.raises(InvalidPaging):
             r.collection("teachers", ListParams(limit=0))
+        with pytest.raises(InvalidPaging):
+            r.collection("teachers", ListParams(offset=2**70))
         dated = r.collection("academicSessions", ListParams(filter="startDate>='2026-09-01'")).items
         assert [s["title"] for s in dated] == ["Spring 2027"]
 

@@ -20,7 +20,14 @@ from fastapi.responses import JSONResponse
 from homeroom.roster.query.clever import KINDS as CLEVER_KINDS
 from homeroom.roster.query.clever import CleverReader, Cursor
 from homeroom.roster.query.errors import RosterApiError, UnknownObject
-from homeroom.roster.query.oneroster import NESTED, RESOURCES, ListParams, OneRosterReader, Page
+from homeroom.roster.query.oneroster import (
+    MAX_OFFSET,
+    NESTED,
+    RESOURCES,
+    ListParams,
+    OneRosterReader,
+    Page,
+)
 from homeroom.sharing.principal import Principal
 from homeroom.sharing.service import SharingService
 from homeroom.storage.sql import UnitOfWork
@@ -111,7 +118,7 @@ def build_router(
 
     def list_params(
         limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
         sort: Annotated[str | None, Query(max_length=100)] = None,
         orderBy: Annotated[str | None, Query(pattern="^(asc|desc)$")] = None,  # noqa: N803
         filter: Annotated[str | None, Query(max_length=2000)] = None,

@@ -47,6 +47,7 @@ __all__ = ["BASE", "RESOURCES", "ListParams", "OneRosterReader", "Page"]
 
 BASE = "/ims/oneroster/v1p1"
 MAX_LIMIT = 10_000
+MAX_OFFSET = 1_000_000_000  # beyond any district; SQLite integers stop at 2**63
 Row = Mapping[str, Any]
 
 
@@ -546,8 +547,8 @@ class OneRosterReader:
     def _page(
         self, res: Resource, source: FromClause, where: ColumnElement[bool], params: ListParams
     ) -> Page:
-        if not 1 <= params.limit <= MAX_LIMIT or params.offset < 0:
-            raise InvalidPaging(f"limit must be 1-{MAX_LIMIT} and offset at least 0")
+        if not 1 <= params.limit <= MAX_LIMIT or not 0 <= params.offset <= MAX_OFFSET:
+            raise InvalidPaging(f"limit must be 1-{MAX_LIMIT} and offset 0-{MAX_OFFSET}")
         fields = res.fields(source, self.policy)
         if params.filter:
             where = and_(where, compile_filter(parse_filter(params.filter), fields))
