@@ -256,3 +256,19 @@ def test_malformed_csv_is_located(tmp_path: Path) -> None:
     append(pkg, "courses.csv", 'c-bad,,,sy-2026,"Unclosed')
     error = only_error(read(pkg))
     assert error.file == "courses.csv" and "malformed CSV" in error.reason
+
+
+def test_short_rows_and_extra_values_do_not_shift_columns(tmp_path: Path) -> None:
+    pkg = copy_sample(tmp_path)
+    # orgs.csv has no column after parentSourcedId; a trailing extra value is ignored
+    # (with a warning) and a short row reads its missing trailing cells as blank.
+    append(pkg, "orgs.csv", "dept-1,,,Science Dept,department,SCI,dist-1,surprise")
+    append(pkg, "orgs.csv", "dept-2,,,Art Dept,department")
+    parsed = read(pkg)
+    assert parsed.errors == []
+    orgs = parsed.files["orgs"]
+    assert orgs.get(orgs.rows["dept-1"], "parentSourcedId") == "dist-1"
+    assert orgs.get(orgs.rows["dept-2"], "identifier") is None
+    assert [(w.line, w.reason) for w in parsed.warnings] == [
+        (5, "more values than header columns: extra values ignored")
+    ]

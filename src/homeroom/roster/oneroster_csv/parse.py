@@ -170,6 +170,9 @@ def _read_file(
             return data
         refs = [(i, c) for i, (_, _, c) in enumerate(plan) if c.ref and c.ref != name]
         width = len(header)
+        fast = [(pos if pos >= 0 else width, conv) for pos, conv, _ in plan]
+        # References into earlier files: their id sets are final while this file is read.
+        ref_sets = [(i, col, ctx.ids(col.ref)) for i, col in refs if col.ref is not None]
         start = reader.line_num + 1
         count = 0
         rows, deleted = data.rows, data.deleted
@@ -190,15 +193,23 @@ def _read_file(
                             Severity.WARNING,
                         )
                     )
-                values: list[Any] = []
+                # Pad short rows (blank trailing columns) and give absent optional
+                # columns the blank cell at index ``width``.
+                if len(raw) == width:
+                    raw.append("")
+                else:
+                    raw = raw[:width] + [""] * (width + 1 - min(len(raw), width))
                 problems: list[Issue] = []
-                for pos, conv, col in plan:
-                    cell = raw[pos] if 0 <= pos < len(raw) else ""
-                    try:
-                        values.append(conv(cell))
-                    except ValueError as exc:
-                        problems.append(Issue(fname, line, col.name, str(exc)))
-                        values.append(None)
+                try:  # fast path: a valid row converts in one comprehension
+                    values = [conv(raw[pos]) for pos, conv in fast]
+                except ValueError:
+                    values = []
+                    for pos, conv, col in plan:
+                        try:
+                            values.append(conv(raw[pos if pos >= 0 else width]))
+                        except ValueError as exc:
+                            problems.append(Issue(fname, line, col.name, str(exc)))
+                            values.append(None)
                 sid, status = values[0], values[1]
                 # A row to be deleted needs only its sourcedId: its other values are moot.
                 if status != "tobedeleted" or sid is None:
@@ -224,8 +235,15 @@ def _read_file(
                 if status == "tobedeleted":
                     deleted[sid] = line
                     continue
-                for index, col in refs:
-                    _check_ref(ctx, fname, line, col, values[index])
+                for index, col, ids in ref_sets:
+                    value = values[index]
+                    if value is None or ids is None:
+                        continue
+                    if type(value) is tuple:
+                        if not ids.issuperset(value):
+                            _check_ref(ctx, fname, line, col, value)
+                    elif value not in ids:
+                        _check_ref(ctx, fname, line, col, value)
                 if bad:
                     data.invalid.add(sid)
                 else:
