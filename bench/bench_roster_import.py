@@ -19,6 +19,7 @@ import resource
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,6 +47,17 @@ def ensure_package(work: Path, name: str, extra: list[str]) -> Path:
     return target
 
 
+def drop_postgres(admin_dsn: str, owner_url: str) -> None:
+    """Remove the benchmark's database and roles from the (shared) server."""
+    info = psycopg.conninfo.conninfo_to_dict(owner_url)
+    name, owner = str(info["dbname"]), str(info["user"])
+    app = owner.replace("bench_owner_", "bench_app_", 1)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f"DROP ROLE IF EXISTS {app}")
+        conn.execute(f"DROP ROLE IF EXISTS {owner}")
+
+
 def postgres_urls(admin_dsn: str) -> tuple[str, str, str]:
     """A fresh database owned by a new owner role, used by a new app role (no BYPASSRLS)."""
     suffix = secrets.token_hex(4)
@@ -70,8 +82,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--admin-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--work", type=Path, default=Path("/tmp/homeroom-bench"))
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "homeroom-bench")
     parser.add_argument("--students", type=int, default=100_000)
+    parser.add_argument("--keep", action="store_true", help="Keep the PostgreSQL database.")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     scale = ["--students", str(args.students)]
@@ -99,10 +112,14 @@ def main() -> None:
             "events": result.events,
             "counts": {k: v.as_dict() for k, v in result.counts.items()},
         }
-        print(f"{label}: {seconds:.1f}s, peak RSS {peak_mib():.0f} MiB, {result.events} events",
-              file=sys.stderr)
+        print(
+            f"{label}: {seconds:.1f}s, peak RSS {peak_mib():.0f} MiB, {result.events} events",
+            file=sys.stderr,
+        )
     report["rss_before_imports_mib"] = round(base_mib, 0)
     db.dispose()
+    if args.backend == "postgres" and not args.keep:
+        drop_postgres(args.admin_dsn, owner_url)
     print(json.dumps(report, indent=2))
 
 
