@@ -18,9 +18,11 @@ from homeroom.ops.ratelimit import RateLimiter
 from homeroom.portal.printing import BadgePrinting
 from homeroom.portal.service import PortalService
 from homeroom.roster.admin import RosterAdmin
+from homeroom.roster.importer import RosterImporter
 from homeroom.secrets import SecretSource, SecretStore, StoreSecrets, open_provider
 from homeroom.secrets.setup import resolved_url
 from homeroom.sharing.registry import AppRegistry
+from homeroom.sharing.service import SharingService
 from homeroom.storage.kv import KV, open_kv
 from homeroom.storage.sql import Database
 from homeroom.web.session_cookie import SessionCookie
@@ -40,6 +42,14 @@ class Container:
     @cached_property
     def roster_admin(self) -> RosterAdmin:
         return RosterAdmin(self.db, self.passwords)
+
+    @cached_property
+    def roster_importer(self) -> RosterImporter:
+        return RosterImporter(self.db)
+
+    @cached_property
+    def sharing(self) -> SharingService:
+        return SharingService(self.db)
 
     @cached_property
     def client_secret_key(self) -> bytes:

@@ -21,7 +21,9 @@ from homeroom.cli.badges import badges_app
 from homeroom.cli.keys import keys_app
 from homeroom.cli.loadtest import loadtest_app
 from homeroom.cli.probe import probe_app
+from homeroom.cli.roster import roster_app
 from homeroom.cli.secrets import secrets_app
+from homeroom.cli.sharing import sharing_app
 from homeroom.config import Settings, load_settings
 from homeroom.errors import HomeroomError, InvalidInput, ServiceUnavailable
 from homeroom.ops.logging import configure_logging
@@ -49,6 +51,8 @@ app.add_typer(loadtest_app, name="loadtest")
 app.add_typer(keys_app, name="keys")
 app.add_typer(badges_app, name="badges")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(roster_app, name="roster")
+app.add_typer(sharing_app, name="sharing")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -8,8 +8,17 @@ from homeroom.storage.sql import (
     tables,
     tables_oidc,
     tables_portal,
+    tables_roster,
     tables_secrets,
 )
 from homeroom.storage.sql.tables import metadata, tenant_tables
 
-__all__ = ["metadata", "tables", "tables_oidc", "tables_portal", "tables_secrets", "tenant_tables"]
+__all__ = [
+    "metadata",
+    "tables",
+    "tables_oidc",
+    "tables_portal",
+    "tables_roster",
+    "tables_secrets",
+    "tenant_tables",
+]

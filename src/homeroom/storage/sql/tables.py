@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -73,6 +74,10 @@ schools = Table(
     Column("synced_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # OneRoster (migration 0003): parent org, source timestamp, content hash for re-imports
+    Column("parent_id", String(ID)),
+    Column("date_last_modified", UTCDateTime),
+    Column("source_hash", String(16)),
     PrimaryKeyConstraint("district_id", "id"),
     UniqueConstraint("district_id", "sourced_id"),
     info=TENANT,
@@ -95,10 +100,21 @@ users = Table(
     Column("synced_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # OneRoster (migration 0003)
+    Column("middle_name", String(255)),
+    Column("identifier", String(255)),
+    Column("phone", String(64)),
+    Column("sms", String(64)),
+    Column("enabled_user", Boolean),
+    Column("grades", String(128)),
+    Column("oneroster_role", String(32)),
+    Column("date_last_modified", UTCDateTime),
+    Column("source_hash", String(16)),
     PrimaryKeyConstraint("district_id", "id"),
     UniqueConstraint("district_id", "username"),
     UniqueConstraint("district_id", "sourced_id"),
     Index("ix_users_district_role", "district_id", "role"),
+    Index("ix_users_district_grade", "district_id", "grade"),
     info=TENANT,
 )
 
@@ -109,6 +125,7 @@ user_schools = Table(
     Column("user_id", String(ID), nullable=False),
     Column("school_id", String(ID), nullable=False),
     PrimaryKeyConstraint("district_id", "user_id", "school_id"),
+    Index("ix_user_schools_school", "district_id", "school_id"),
     ForeignKeyConstraint(
         ["district_id", "user_id"], ["users.district_id", "users.id"], ondelete="CASCADE"
     ),
@@ -133,7 +150,18 @@ sections = Table(
     Column("synced_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # OneRoster classes (migration 0003)
+    Column("course_id", String(ID)),
+    Column("class_code", String(255)),
+    Column("class_type", String(16)),
+    Column("location", String(255)),
+    Column("term_ids", JSON),
+    Column("grades", String(128)),
+    Column("subject_codes", String(255)),
+    Column("date_last_modified", UTCDateTime),
+    Column("source_hash", String(16)),
     PrimaryKeyConstraint("district_id", "id"),
+    Index("ix_sections_district_school", "district_id", "school_id"),
     UniqueConstraint("district_id", "sourced_id"),
     ForeignKeyConstraint(["district_id", "school_id"], ["schools.district_id", "schools.id"]),
     info=TENANT,
@@ -151,8 +179,18 @@ enrollments = Table(
     Column("status", String(16), nullable=False),
     Column("synced_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
+    # OneRoster (migration 0003). A user may hold several enrollments in one class over
+    # time (SIS systems re-key them), so (section, user) is indexed, no longer unique.
+    Column("school_id", String(ID)),
+    Column("oneroster_role", String(32)),
+    Column("primary", Boolean),
+    Column("begin_date", Date),
+    Column("end_date", Date),
+    Column("updated_at", UTCDateTime),
+    Column("date_last_modified", UTCDateTime),
+    Column("source_hash", String(16)),
     PrimaryKeyConstraint("district_id", "id"),
-    UniqueConstraint("district_id", "section_id", "user_id"),
+    Index("ix_enrollments_section_user", "district_id", "section_id", "user_id"),
     UniqueConstraint("district_id", "sourced_id"),
     ForeignKeyConstraint(
         ["district_id", "section_id"], ["sections.district_id", "sections.id"], ondelete="CASCADE"

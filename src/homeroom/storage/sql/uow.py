@@ -10,7 +10,7 @@ from functools import cached_property
 
 from sqlalchemy.engine import Connection as SqlConnection
 
-from homeroom.storage.sql import repos, repos_oidc, repos_portal
+from homeroom.storage.sql import repos, repos_oidc, repos_portal, roster_store
 
 __all__ = ["UnitOfWork"]
 
@@ -74,3 +74,7 @@ class UnitOfWork:
     @cached_property
     def badges(self) -> repos_portal.SqlBadges:
         return repos_portal.SqlBadges(self.conn, self.district_id)
+
+    @cached_property
+    def roster(self) -> roster_store.SqlRosterStore:
+        return roster_store.SqlRosterStore(self.conn, self.district_id)
