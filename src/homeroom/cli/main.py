@@ -21,6 +21,7 @@ from homeroom.cli.badges import badges_app
 from homeroom.cli.keys import keys_app
 from homeroom.cli.loadtest import loadtest_app
 from homeroom.cli.probe import probe_app
+from homeroom.cli.upstream import upstream_app
 from homeroom.config import Settings, load_settings
 from homeroom.errors import HomeroomError, InvalidInput, ServiceUnavailable
 from homeroom.roster.models import Role
@@ -45,6 +46,7 @@ app.add_typer(probe_app, name="probe")
 app.add_typer(loadtest_app, name="loadtest")
 app.add_typer(keys_app, name="keys")
 app.add_typer(badges_app, name="badges")
+app.add_typer(upstream_app, name="upstream")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

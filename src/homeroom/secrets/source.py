@@ -20,6 +20,14 @@ class SecretSource(Protocol):
         """The secret ``name``; generated with ``size`` random bytes if it does not exist."""
         ...
 
+    def put(self, name: str, value: bytes) -> None:
+        """Store a secret given from outside (an upstream IdP's client secret)."""
+        ...
+
+    def delete(self, name: str) -> None:
+        """Forget a secret (no error when absent)."""
+        ...
+
 
 class DataDirSecrets:
     def __init__(self, directory: Path) -> None:
@@ -42,3 +50,23 @@ class DataDirSecrets:
             value = path.read_bytes()
             self._cache[name] = value
             return value
+
+    def _path(self, name: str) -> Path:
+        if not name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"bad secret name {name!r}")
+        return self.directory / name
+
+    def put(self, name: str, value: bytes) -> None:
+        path = self._path(name)
+        with self._lock:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(value)
+            self._cache[name] = value
+
+    def delete(self, name: str) -> None:
+        path = self._path(name)
+        with self._lock:
+            self._cache.pop(name, None)
+            path.unlink(missing_ok=True)
