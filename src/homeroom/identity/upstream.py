@@ -138,6 +138,8 @@ class UpstreamDirectory:
         return idp
 
     def remove(self, district: District, idp_id: str, actor: str = "cli") -> None:
+        with self.db.platform() as uow:
+            district = uow.districts.get(district.id)  # the settings as stored now
         idp = self.get(district, idp_id)
         self._save(
             district,
@@ -245,7 +247,7 @@ class UpstreamLogin:
             scope="openid email profile",
             redirect_uri=redirect_uri,
             code_challenge_method="S256",
-            timeout=self._timeout(),
+            timeout=self.read_timeout_s,
         )
 
     # ---------------------------------------------------------------- the flow
