@@ -69,8 +69,9 @@ def create_demo_app(issuer: str, credentials_file: Path, session_key: bytes) -> 
 
     async def login(request: Request) -> Response:
         """Also the app's ``initiate_login_uri`` (OIDC Core §4): a portal tile sends the
-        browser here with ``iss`` and ``login_hint``. "The Client MUST ... only accept
-        requests from issuers it trusts": an unknown ``iss`` is refused, never followed."""
+        browser here with ``iss`` (the OP to send the authentication request to) and
+        ``login_hint``. This app trusts exactly one issuer: any other ``iss`` is refused,
+        never followed (it would make the app an open launcher for any OP)."""
         iss = request.query_params.get("iss")
         if iss is not None and iss != issuer:
             return HTMLResponse(
