@@ -185,3 +185,21 @@ def test_portal_sign_out_sends_back_channel_logout(
     token = _csrf(site, "/d/alpha/apps")
     site.client.post("/d/alpha/logout", data={"csrf_token": token}, follow_redirects=False)
     assert len(receiver[1]) == 1
+
+
+def test_the_demo_app_refuses_an_unknown_issuer(sql_target: Any, tmp_path: Any) -> None:
+    """The demo app's initiate_login_uri starts a login only at the OP it trusts."""
+    from homeroom.demo import seed_demo
+    from homeroom.wiring import build
+    from tests.conftest import make_settings
+
+    container = build(make_settings(sql_target, tmp_path, issuer="http://127.0.0.1:8000"))
+    try:
+        seed_demo(container)
+        with TestClient(create_app(container), base_url="http://127.0.0.1:8000") as client:
+            evil = client.get(
+                "/demo-app/login?iss=https://evil.example&login_hint=x", follow_redirects=False
+            )
+            assert evil.status_code == 400 and "Unknown issuer" in evil.text
+    finally:
+        container.close()
