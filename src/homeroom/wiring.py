@@ -11,6 +11,7 @@ from homeroom.identity.password_login import PasswordLogin
 from homeroom.identity.passwords import PasswordHasher
 from homeroom.identity.sessions import SessionStore
 from homeroom.identity.throttle import LoginThrottle
+from homeroom.identity.upstream import UpstreamDirectory, UpstreamLogin
 from homeroom.oidc.clients import ClientDirectory
 from homeroom.oidc.context import OidcContext
 from homeroom.oidc.keys import KeyRing
@@ -132,6 +133,15 @@ class Container:
             self.badges,
             self.settings.issuer,
         )
+
+    @cached_property
+    def upstream_idps(self) -> UpstreamDirectory:
+        return UpstreamDirectory(self.db, self.secrets)
+
+    @cached_property
+    def upstream_login(self) -> UpstreamLogin:
+        """Per-process: its circuit breakers and metadata cache live here."""
+        return UpstreamLogin(self.db, self.kv, self.secrets, self.sessions)
 
     def close(self) -> None:
         self.db.dispose()

@@ -43,12 +43,18 @@ def test_student_signs_in_by_password_and_opens_the_demo_app(page: Any, portal: 
     tile = page.get_by_role("link", name="Open Demo Reader")
     assert tile.is_visible()
     # The tile starts the app's own login (OIDC Core §4): its initiate_login_uri with iss
-    # and login_hint. Landing signed in inside the app needs /authorize (OIDC branch).
+    # and login_hint; the app's authorization request finds the portal session, so the app
+    # gets a code at once and the student lands signed in, with no second sign-in.
+    student = _student(portal, demo.student_username)
     with page.expect_request(lambda r: "/demo-app/login" in r.url) as launched:
         tile.click()
     query = parse_qs(urlsplit(launched.value.url).query)
     assert query["iss"] == [portal.url]
-    assert query["login_hint"] == [_student(portal, demo.student_username).id]
+    assert query["login_hint"] == [student.id]
+    page.wait_for_url(f"{portal.url}/demo-app/")
+    signed_in = page.get_by_text("Signed in as")
+    assert signed_in.locator("strong").inner_text() == f"{student.given_name} {student.family_name}"
+    assert student.id in page.content()
 
 
 def test_wrong_password_gets_a_generic_message(page: Any, portal: Portal) -> None:

@@ -58,17 +58,17 @@ def site(container: Container) -> Iterator[Site]:
         yield Site(container, client, alpha, beta, kid, reader, plain, teacher)
 
 
-def _form_token(client: TestClient, path: str) -> str:
-    """The CSRF token a page puts in its forms (an HMAC of the browser's CSRF cookie)."""
+def _page_csrf(client: TestClient, path: str) -> str:
+    """The form token of a page (an HMAC of the cookie, not the cookie itself)."""
     page = client.get(path)
     assert page.status_code == 200
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found, "no CSRF field on " + path
-    return found.group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    return token.group(1)
 
 
 def _csrf(client: TestClient, slug: str) -> str:
-    return _form_token(client, f"/d/{slug}")
+    return _page_csrf(client, f"/d/{slug}")
 
 
 def _sign_in(site: Site, username: str, password: str, slug: str = "alpha") -> Any:
@@ -192,7 +192,7 @@ def test_sign_out_ends_the_session(site: Site) -> None:
     cookie = site.client.cookies.get("homeroom_session")
     session_id = site.container.session_cookie._signer.unsign(str(cookie)).decode()
     assert site.container.sessions.get(session_id) is not None
-    token = _form_token(site.client, "/d/alpha/apps")
+    token = _page_csrf(site.client, "/d/alpha/apps")
     out = site.client.post("/d/alpha/logout", data={"csrf_token": token}, follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"] == "/d/alpha?signed_out=1"
     assert site.container.sessions.get(session_id) is None
@@ -268,7 +268,7 @@ def test_teachers_void_badges_of_their_students_and_admins_void_all(container: C
         )
 
     def sign_in(client: TestClient, username: str, password: str) -> str:
-        token = _form_token(client, "/d/maplewood")
+        token = _page_csrf(client, "/d/maplewood")
         response = client.post(
             "/d/maplewood/signin",
             data={"username": username, "password": password, "csrf_token": token},

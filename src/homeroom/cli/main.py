@@ -24,6 +24,7 @@ from homeroom.cli.probe import probe_app
 from homeroom.cli.roster import roster_app
 from homeroom.cli.secrets import secrets_app
 from homeroom.cli.sharing import sharing_app
+from homeroom.cli.upstream import upstream_app
 from homeroom.config import Settings, load_settings
 from homeroom.errors import HomeroomError, InvalidInput, ServiceUnavailable
 from homeroom.ops.logging import configure_logging
@@ -53,6 +54,7 @@ app.add_typer(badges_app, name="badges")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(roster_app, name="roster")
 app.add_typer(sharing_app, name="sharing")
+app.add_typer(upstream_app, name="upstream")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

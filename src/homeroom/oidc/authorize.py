@@ -7,7 +7,10 @@ invalid redirection URI"). After that, every error is redirected with its code, 
 and ``iss``.
 
 District hint: the optional ``district`` parameter (a district slug) names the district the
-user signs in to; ``login_hint`` pre-fills the username on the sign-in page.
+user signs in to. ``login_hint`` (OIDC Core §3.1.2.1, §4) is either a username, which
+pre-fills the sign-in page, or a user id (``usr_…``, what the portal sends on a tile click):
+a session of another user is then not used ("a different End-User is signed in" must not
+slip into the app); the user signs in again, or ``prompt=none`` gets ``login_required``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from homeroom.identity.sessions import Session
+from homeroom.ids import is_id
 from homeroom.oidc import pkce
 from homeroom.oidc.claims import USER_SCOPES, user_claims
 from homeroom.oidc.codes import AuthorizationCode, CodeStore
@@ -232,8 +236,15 @@ def _authorize(
         if district is None:
             raise InvalidRequest("unknown district")
         district_id = district.id
+    hinted_user = (
+        request.login_hint if request.login_hint and is_id(request.login_hint, "user") else None
+    )
     user: User | None = None
-    if session is not None and (district_id is None or session.district_id == district_id):
+    if (
+        session is not None
+        and (district_id is None or session.district_id == district_id)
+        and (hinted_user is None or hinted_user == session.user_id)
+    ):
         user = _active_user(ctx, session)
     fresh_enough = (
         session is not None
@@ -244,7 +255,8 @@ def _authorize(
     if not fresh_enough:
         if "none" in request.prompt:
             raise LoginRequired("the user must sign in")
-        return LoginNeeded(request.district_slug, request.login_hint, _return_to(request))
+        username_hint = None if hinted_user else request.login_hint
+        return LoginNeeded(request.district_slug, username_hint, _return_to(request))
     assert session is not None and user is not None
     connection = ctx.clients.connection(session.district_id, request.client.id)
     # A user may only sign in to an app their district has connected, for their role.

@@ -39,6 +39,18 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "error_throttled": "Too many tries. Please wait a few minutes and try again.",
         "error_csrf": "This page expired. Please try again.",
         "no_methods": "Sign-in is not available here yet. Ask your teacher.",
+        "upstream_heading": "Sign in with your school account",
+        "upstream_button": "Sign in with {name}",
+        "upstream_unmatched_title": "We could not find you in this district",
+        "upstream_unmatched_body": (
+            "You signed in with your school account, but it is not on this district's list "
+            "of students and staff. Ask your teacher or the school office to check it."
+        ),
+        "upstream_failed": "Signing in with your school account did not work. Please try again.",
+        "upstream_unavailable": (
+            "Your school account service is not answering right now. Please try again in a "
+            "few minutes, or sign in another way."
+        ),
         "apps_heading": "My apps",
         "apps_hello": "Hi, {name}!",
         "apps_none": "No apps yet. Ask your teacher.",
@@ -92,6 +104,18 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "error_throttled": "Demasiados intentos. Espera unos minutos y vuelve a intentarlo.",
         "error_csrf": "Esta página caducó. Inténtalo otra vez.",
         "no_methods": "Todavía no se puede entrar aquí. Pregunta a tu maestro.",
+        "upstream_heading": "Entra con tu cuenta de la escuela",
+        "upstream_button": "Entrar con {name}",
+        "upstream_unmatched_title": "No te encontramos en este distrito",
+        "upstream_unmatched_body": (
+            "Entraste con tu cuenta de la escuela, pero no está en la lista de estudiantes y "
+            "personal de este distrito. Pide a tu maestro o a la oficina que la revisen."
+        ),
+        "upstream_failed": "No se pudo entrar con tu cuenta de la escuela. Inténtalo de nuevo.",
+        "upstream_unavailable": (
+            "El servicio de tu cuenta de la escuela no responde ahora. Inténtalo en unos "
+            "minutos o entra de otra forma."
+        ),
         "apps_heading": "Mis aplicaciones",
         "apps_hello": "¡Hola, {name}!",
         "apps_none": "Todavía no hay aplicaciones. Pregunta a tu maestro.",

@@ -16,6 +16,7 @@ from homeroom.identity.badges import BadgeService, badge_grades, credential_from
 from homeroom.identity.passwords import PasswordHasher
 from homeroom.identity.sessions import Session, SessionStore
 from homeroom.identity.throttle import LoginThrottle
+from homeroom.identity.upstream import district_idps
 from homeroom.portal.errors import SignInFailed, SignInThrottled
 from homeroom.roster.models import District, User, valid_slug
 from homeroom.sharing.models import ScopeMode
@@ -30,6 +31,7 @@ __all__ = ["LaunchTile", "PortalService", "SignInMethods"]
 class SignInMethods:
     password: bool
     badge: bool
+    upstream: tuple[tuple[str, str], ...] = ()  # (idp id, button name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +64,13 @@ class PortalService:
 
     def methods(self, district: District) -> SignInMethods:
         login_methods = district.settings.get("login_methods") or []
+        upstream: tuple[tuple[str, str], ...] = ()
+        if "upstream" in login_methods:
+            upstream = tuple((i.id, i.name) for i in district_idps(district))
         return SignInMethods(
-            password="password" in login_methods, badge=bool(badge_grades(district))
+            password="password" in login_methods,
+            badge=bool(badge_grades(district)),
+            upstream=upstream,
         )
 
     def user(self, district: District, user_id: str) -> User:

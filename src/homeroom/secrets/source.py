@@ -10,6 +10,7 @@ for single-file tooling and tests.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import threading
@@ -21,7 +22,7 @@ import structlog
 from homeroom.errors import ConfigError, NotFound
 from homeroom.secrets.models import SecretValue
 from homeroom.secrets.paths import SecretPath
-from homeroom.secrets.policy import BOOTSTRAP, WEB
+from homeroom.secrets.policy import ADMIN, BOOTSTRAP, WEB
 from homeroom.secrets.store import SecretStore
 
 __all__ = ["DataDirSecrets", "SecretSource", "StoreSecrets"]
@@ -32,6 +33,14 @@ log = structlog.get_logger("homeroom.secrets")
 class SecretSource(Protocol):
     def get_or_create(self, name: str, size: int = 32) -> bytes:
         """The secret ``name``; generated with ``size`` random bytes if it does not exist."""
+        ...
+
+    def put(self, name: str, value: bytes) -> None:
+        """Store a secret given from outside (an upstream IdP's client secret)."""
+        ...
+
+    def delete(self, name: str) -> None:
+        """Forget a secret (no error when absent)."""
         ...
 
 
@@ -80,6 +89,20 @@ class StoreSecrets:
             self._cache[name] = value
             return value
 
+    def put(self, name: str, value: bytes) -> None:
+        """An operator's write (CLI commands such as ``homeroom upstream add``), audited as
+        ``admin``; the web service's own identity can only read."""
+        with self._lock:
+            self.store.put(ADMIN, self.ref(name), value)
+            self._cache[name] = value
+
+    def delete(self, name: str) -> None:
+        """Soft-delete every version of ``name`` (an operator's action); absent is fine."""
+        with self._lock:
+            self._cache.pop(name, None)
+            with contextlib.suppress(NotFound):
+                self.store.delete(ADMIN, self.ref(name))
+
     def versions(self, name: str, size: int = 32) -> list[SecretValue]:
         """Versions labeled pending, current and previous, newest first, with their labels.
 
@@ -122,3 +145,23 @@ class DataDirSecrets:
             value = path.read_bytes()
             self._cache[name] = value
             return value
+
+    def _path(self, name: str) -> Path:
+        if not name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"bad secret name {name!r}")
+        return self.directory / name
+
+    def put(self, name: str, value: bytes) -> None:
+        path = self._path(name)
+        with self._lock:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(value)
+            self._cache[name] = value
+
+    def delete(self, name: str) -> None:
+        path = self._path(name)
+        with self._lock:
+            self._cache.pop(name, None)
+            path.unlink(missing_ok=True)

@@ -64,8 +64,22 @@ def create_demo_app(issuer: str, creds: dict[str, str], session_key: bytes) -> S
         )
 
     async def login(request: Request) -> Response:
+        """Also the app's ``initiate_login_uri`` (OIDC Core §4): a portal tile sends the
+        browser here with ``iss`` (the OP to send the authentication request to) and
+        ``login_hint``. This app trusts exactly one issuer: any other ``iss`` is refused,
+        never followed (it would make the app an open launcher for any OP)."""
+        iss = request.query_params.get("iss")
+        if iss is not None and iss != issuer:
+            return HTMLResponse(
+                "<!doctype html><title>Demo Reader</title><h1>Unknown issuer</h1>",
+                status_code=400,
+                headers={"Cache-Control": "no-store"},
+            )
         district = creds.get("district_slug")
         extra = {"district": district} if district else {}
+        login_hint = request.query_params.get("login_hint")
+        if login_hint and len(login_hint) <= 255:
+            extra["login_hint"] = login_hint
         redirect: Response = await client.authorize_redirect(request, f"{base}/callback", **extra)
         return redirect
 

@@ -10,7 +10,7 @@ redirect).
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -63,7 +63,22 @@ def _page(
         },
         status_code=status_code,
         csrf=True,
+        form_targets=_redirect_target(container, next_url),
     )
+
+
+def _redirect_target(container: Container, next_url: str) -> list[str]:
+    """The registered redirect URI the sign-in will end at, when ``next`` is an
+    authorization request: the page's CSP ``form-action`` must allow it."""
+    parts = urlsplit(next_url)
+    if parts.path != "/authorize":
+        return []
+    query = parse_qs(parts.query)
+    client = container.oidc.clients.app(query.get("client_id", [""])[0])
+    redirect_uri = query.get("redirect_uri", [""])[0]
+    if client is None or redirect_uri not in client.redirect_uris:
+        return []
+    return [redirect_uri]
 
 
 @router.get("/login")

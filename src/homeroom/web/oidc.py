@@ -235,6 +235,10 @@ def _logout(
             "oidc/logout_confirm.html",
             {"params": kept, "client_name": parsed.client.name if parsed.client else None},
             csrf=True,
+            # The confirmed POST redirects to the (registered) post-logout URI.
+            form_targets=[parsed.post_logout_redirect_uri]
+            if parsed.post_logout_redirect_uri
+            else [],
         )
     redirect = parsed.redirect_url()
     response: Response

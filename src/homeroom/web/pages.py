@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,7 +13,7 @@ from starlette.templating import Jinja2Templates
 
 from homeroom.web.csrf import CsrfProtector
 
-__all__ = ["csrf_of", "render", "templates"]
+__all__ = ["csrf_of", "form_source", "render", "templates"]
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -38,6 +40,20 @@ def csrf_of(request: Request) -> CsrfProtector:
     return protector
 
 
+def form_source(uri: str) -> str | None:
+    """The CSP source expression for a (registered, already validated) redirect URI.
+
+    CSP 3 ``form-action`` also governs the redirects that follow a form submission, so a
+    sign-in form whose POST ends, through ``/authorize``, at the app's redirect URI must list
+    that URI's origin, or Chromium blocks the last hop."""
+    parts = urlsplit(uri)
+    if any(c.isspace() or c in ";,'" for c in uri) or not parts.scheme:
+        return None
+    if parts.scheme in ("http", "https"):
+        return f"{parts.scheme}://{parts.netloc}" if parts.netloc else None
+    return f"{parts.scheme}:"
+
+
 def render(
     request: Request,
     name: str,
@@ -45,12 +61,20 @@ def render(
     *,
     status_code: int = 200,
     csrf: bool = False,
+    form_targets: Sequence[str] = (),
 ) -> Response:
     cookie_value: str | None = None
     if csrf:
         cookie_value, context["csrf_token"] = csrf_of(request).issue(request)
+    headers = _PAGE_HEADERS
+    sources = [s for s in (form_source(t) for t in form_targets) if s]
+    if sources:
+        csp = headers["Content-Security-Policy"].replace(
+            "form-action 'self'", "form-action 'self' " + " ".join(sorted(set(sources)))
+        )
+        headers = {**headers, "Content-Security-Policy": csp}
     response = templates.TemplateResponse(
-        request, name, context, status_code=status_code, headers=_PAGE_HEADERS
+        request, name, context, status_code=status_code, headers=headers
     )
     if cookie_value is not None:
         csrf_of(request).set_cookie(response, cookie_value)

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from homeroom.errors import InvalidInput, NotFound, PermissionDenied
 from homeroom.identity.badges import PAYLOAD_MARK
+from homeroom.oidc.logout import send_backchannel
 from homeroom.portal.errors import SignInFailed, SignInThrottled
 from homeroom.portal.i18n import Catalogue, negotiate
 from homeroom.portal.printing import PRINTER_ROLES, PrintTarget
@@ -314,8 +315,14 @@ def launch(request: Request, slug: str, client_id: str) -> Response:
 
 @router.post("/d/{slug}/logout")
 def logout(
-    request: Request, slug: str, csrf_token: Annotated[str, Form(max_length=128)] = ""
+    request: Request,
+    slug: str,
+    background: BackgroundTasks,
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
+    """End the portal session everywhere, then tell every app that got tokens from it and
+    registered a ``backchannel_logout_uri`` (Back-Channel Logout 1.0 §2.5), after the
+    response so that a slow app never holds up the sign-out page."""
     district = _district(request, slug)
     if district is None:
         return _not_found()
@@ -325,7 +332,9 @@ def logout(
     session_id = container.session_cookie.read(request)
     session = container.sessions.get(session_id, touch=False) if session_id else None
     if session is not None and session.district_id == district.id:
-        container.portal.sign_out(session.id)
+        ended = container.portal.sign_out(session.id)
+        if ended is not None and ended.apps:
+            background.add_task(send_backchannel, container.oidc, ended)
     response = _see_other(f"/d/{slug}?signed_out=1")
     container.session_cookie.clear(response)
     return response
