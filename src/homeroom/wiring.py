@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from homeroom.audit.trail import AuditTrail
 from homeroom.config import Settings
 from homeroom.identity.password_login import PasswordLogin
 from homeroom.identity.passwords import PasswordHasher
@@ -86,6 +87,10 @@ class Container:
     @cached_property
     def password_login(self) -> PasswordLogin:
         return PasswordLogin(self.db, self.passwords)
+
+    @cached_property
+    def audit_trail(self) -> AuditTrail:
+        return AuditTrail(self.db)
 
     @cached_property
     def login_throttle(self) -> LoginThrottle:
