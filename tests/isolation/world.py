@@ -96,6 +96,7 @@ class World:
     orphan_app: App  # registered, connected to no district
     orphan_secret: str
     clients: list[TestClient] = field(default_factory=list)
+    b_families: list[str] = field(default_factory=list)  # B's refresh token families
 
     def browser(self) -> TestClient:
         client = TestClient(self.app, base_url=ISSUER)
@@ -297,6 +298,9 @@ def build_world(container: Container) -> Iterator[World]:
             )
             assert r.status_code == 200, r.text
             tenant.service_token = r.json()["access_token"]
+        world.b_families = [
+            row[2] for row in world.b_rows()["refresh_tokens"]
+        ]  # (district_id, token_hash, family_id, ...)
         yield world
     finally:
         world.close()
