@@ -102,3 +102,48 @@ def test_world_seeds_every_tenant_table(world: World) -> None:
                 if row is None:
                     empty.append((tenant_.district.slug, table.name))
     assert empty == [], f"tenant tables with no rows in the isolation world: {empty}"
+
+
+def test_portal_path_and_bearer_resolve_one_district(world: World) -> None:
+    """``/d/<slug>/…`` must match the session's district (else the unknown-slug 404); a
+    bearer token's district claim wins and is checked against a live connection."""
+
+    @world.app.get("/d/{district_slug}/__probe")
+    def portal(
+        district_slug: str,
+        scope: Annotated[RequestScope, Depends(RequireScope(Capability.PROFILE_READ))],
+    ) -> dict[str, str | None]:
+        return {"district": current_district(), "via": scope.via}
+
+    @world.app.get("/__probe/roster")
+    def roster(
+        scope: Annotated[RequestScope, Depends(RequireScope(Capability.ROSTER_READ))],
+    ) -> dict[str, str | None]:
+        return {"district": current_district(), "actor": scope.actor}
+
+    student = world.a.student_client
+    assert student is not None
+    mine = student.get(f"/d/{world.a.district.slug}/__probe")
+    assert mine.json() == {"district": world.a.district.id, "via": "portal"}
+    other = student.get(f"/d/{world.b.district.slug}/__probe")
+    nowhere = student.get("/d/no-such-district/__probe")
+    assert other.status_code == nowhere.status_code == 404
+    assert other.json() == nowhere.json()
+    world.assert_clean(other, sent=[world.b.district.slug])
+
+    browser = world.browser()
+    token = world.a.service_token
+    r = browser.get("/__probe/roster", headers={"Authorization": f"Bearer {token}"})
+    assert r.json() == {"district": world.a.district.id, "actor": f"app:{world.a.app.id}"}
+    named_b = browser.get(
+        "/__probe/roster",
+        params={"district": world.b.district.slug},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert named_b.status_code == 404
+    world.assert_clean(named_b, sent=[world.b.district.slug])
+    user_token = world.a.shared_tokens["access_token"]  # openid scopes: no roster.read
+    refused = browser.get("/__probe/roster", headers={"Authorization": f"Bearer {user_token}"})
+    assert refused.status_code == 403
+    forged = browser.get("/__probe/roster", headers={"Authorization": "Bearer x.y.z"})
+    assert forged.status_code == 401
