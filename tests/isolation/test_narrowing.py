@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import pytest
 from fastapi import Depends, Request
 from sqlalchemy import select
 
@@ -70,6 +71,7 @@ def test_handler_runs_inside_the_resolved_district(world: World) -> None:
     assert world.browser().get("/__probe/district").status_code == 401
 
 
+@pytest.mark.usefixtures("allow_tenant_scope_errors")
 def test_tenant_data_outside_a_scope_is_a_500_and_a_metric(world: World) -> None:
     @world.app.get("/__probe/unscoped")
     def unscoped(request: Request) -> dict[str, int]:
