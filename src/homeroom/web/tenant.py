@@ -52,10 +52,15 @@ def _from_bearer(container: Container, authorization: str) -> RequestScope:
     if connection is None or connection.status != "active":
         raise _SIGN_IN
     district = _district(container, principal.district_id)
+    # An app gets what its token's scopes map to, whether it acts for itself or for a user
+    # (a user's token never lends the app the user's portal role).
     granted = {APP_SCOPE_CAPABILITIES[s] for s in principal.scopes if s in APP_SCOPE_CAPABILITIES}
+    actor = f"app:{principal.client_id}"
+    if principal.subject is not None:
+        actor += f" for user:{principal.subject}"
     return RequestScope.narrowed(
         district_id=district.id,
-        actor=f"app:{principal.client_id}",
+        actor=actor,
         role="app",
         granted=granted,
         district_settings=district.settings,
