@@ -5,22 +5,31 @@
   nothing of B, because row-level security refuses it (the database backs the code up).
 - Edge narrowing broken (the request's district taken from a caller-supplied parameter
   instead of the signed-in session): the audit route probe sees B's events and fails.
-- RLS itself switched off: ``test_rls.py::test_check_detects_missing_rls`` and ``..._force``.
+- Both walls down (predicate removed and RLS disabled on a scratch PostgreSQL database): the
+  probe sees B's users. RLS alone: ``test_rls.py::test_check_detects_missing_rls``/``_force``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
 import pytest
 from fastapi import Request
 from sqlalchemy import true
 
+from homeroom.ids import new_id
 from homeroom.storage.sql import repos
+from homeroom.storage.sql.migrate import upgrade
 from homeroom.tenancy import RequestScope
 from homeroom.web import tenant
-from homeroom.wiring import Container
+from homeroom.wiring import Container, build
+from tests.conftest import SqlTarget, make_settings
 from tests.isolation.probes import probe_audit
 from tests.isolation.test_repositories import run_repo_probe
-from tests.isolation.world import World
+from tests.isolation.world import ISSUER, World, build_world
+from tests.services import PgServer
 
 CAUGHT = (AssertionError, pytest.fail.Exception)
 READ_PROBES = [
@@ -64,3 +73,33 @@ def test_broken_edge_narrowing_is_caught(world: World, monkeypatch: pytest.Monke
     monkeypatch.setattr(tenant, "resolve_request_scope", _trusting_resolver)
     with pytest.raises(CAUGHT):
         probe_audit(world)
+
+
+@pytest.fixture
+def scratch_world(pg_server: PgServer, tmp_path: Path) -> Iterator[World]:
+    """A world on its own PostgreSQL database, which the test may damage."""
+    name = f"homeroom_iso_{new_id('key')[4:]}"
+    pg_server.create_database(name)
+    owner = pg_server.dsn(pg_server.owner_role, name)
+    upgrade(owner, pg_server.app_role)
+    target = SqlTarget(
+        "postgres", pg_server.dsn(pg_server.app_role, name), owner, pg_server.app_role
+    )
+    container = build(make_settings(target, tmp_path, issuer=ISSUER))
+    try:
+        yield from build_world(container)
+    finally:
+        container.close()
+        pg_server.drop_database(name)
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("predicate_removed")
+def test_both_walls_down_is_caught_on_postgres(scratch_world: World) -> None:
+    """Predicate removed *and* RLS disabled on ``users``: the probe must see B's users."""
+    run_repo_probe(scratch_world, ("users", "list"))  # RLS alone still holds
+    with psycopg.connect(scratch_world.container.settings.migrate_database_url) as conn:
+        conn.execute("ALTER TABLE users DISABLE ROW LEVEL SECURITY")
+        conn.commit()
+    with pytest.raises(CAUGHT):
+        run_repo_probe(scratch_world, ("users", "list"))
