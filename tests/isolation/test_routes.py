@@ -26,3 +26,12 @@ def test_every_route_has_a_probe(world: World) -> None:
 )
 def test_route_probe(world: World, key: tuple[str, str]) -> None:
     ROUTE_PROBES[key](world)
+
+
+def test_nul_characters_are_bad_input_never_a_server_error(world: World) -> None:
+    """Found by Hypothesis: PostgreSQL refuses NUL in text, which was an unhandled 500."""
+    admin = world.a.admin_client
+    assert admin is not None
+    r = admin.get("/api/v1/audit", params={"action": "\x00"})
+    assert r.status_code in (200, 400), r.text
+    world.assert_clean(r)
