@@ -301,3 +301,18 @@ def probe_audit(world: World) -> None:
     student = world.a.student_client
     assert student is not None
     assert student.get("/api/v1/audit").status_code == 403
+
+
+# ---------------------------------------------------------------------- demo relying party
+
+
+@probe(("*", "/demo-app"))
+def probe_demo_app(world: World) -> None:
+    """The demo RP keeps its own browser session: A's Homeroom session (or B's ids in the
+    query) shows it nobody, and its pages name nothing of B. Its sign-in goes through the
+    OP endpoints probed above."""
+    client = world.a.student_client
+    assert client is not None
+    r = client.get("/demo-app/", params={"sub": world.b.student.id})
+    assert r.status_code == 200 and "Log in with Homeroom" in r.text
+    world.assert_clean(r, sent=[world.b.student.id])

@@ -28,10 +28,6 @@ NON_TENANT: dict[RouteKey, str] = {
     ("GET", "/api/openapi.json"): "static API description generated from code",
     ("GET", "/api/docs"): "static Swagger UI page",
     ("GET", "/docs/oauth2-redirect"): "static Swagger UI helper page",
-    ("*", "/demo-app"): (
-        "the demo relying party: an OIDC client of this server with only its own browser "
-        "session; every call it makes goes through the OP endpoints probed here"
-    ),
 }
 
 
