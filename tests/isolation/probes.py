@@ -8,12 +8,22 @@ same answer (``assert_same_answer``: no 403-versus-404 oracle).
 
 from __future__ import annotations
 
+import re
 import secrets
 from urllib.parse import urlencode
 
+from homeroom.audit.models import AuditEvent
 from homeroom.ids import new_id
+from homeroom.tenancy import TenantScope
 from tests.isolation.routes import probe
-from tests.isolation.world import METRICS_TOKEN, REDIRECT, World, assert_same_answer, query_of
+from tests.isolation.world import (
+    METRICS_TOKEN,
+    REDIRECT,
+    HttpResponse,
+    World,
+    assert_same_answer,
+    query_of,
+)
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -81,9 +91,7 @@ def probe_login_submit(world: World) -> None:
     client = world.browser()
     b_user = world.b.student.username
 
-    def attempt(username: str) -> object:
-        import re
-
+    def attempt(username: str) -> HttpResponse:
         page = client.get("/login", params={"district": world.a.district.slug})
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         assert csrf
@@ -100,17 +108,15 @@ def probe_login_submit(world: World) -> None:
     r = attempt(b_user)
     nobody = "nobody-" + secrets.token_hex(4)
     other = attempt(nobody)
-    assert r.status_code == 401  # type: ignore[attr-defined]
-    world.assert_clean(r, sent=[b_user, world.b.marker])  # type: ignore[arg-type]
-    assert_same_answer(r, other, replace=[(b_user, nobody)])  # type: ignore[arg-type]
+    assert r.status_code == 401
+    world.assert_clean(r, sent=[b_user, world.b.marker])
+    assert_same_answer(r, other, replace=[(b_user, nobody)])
     # The failed attempt is audited in A (where it was tried), never in B.
     with_b = [e for e in _audit(world, world.b.district.id) if e.action == "signin.failure"]
     assert with_b == []
 
 
-def _audit(world: World, district_id: str) -> list:  # type: ignore[type-arg]
-    from homeroom.tenancy import TenantScope
-
+def _audit(world: World, district_id: str) -> list[AuditEvent]:
     with TenantScope(district_id), world.container.db.scoped() as uow:
         return list(uow.audit.list())
 
@@ -122,7 +128,7 @@ def probe_authorize(world: World) -> None:
     client = world.a.student_client
     assert client is not None
 
-    def ask(client_id: str, method: str, **extra: str) -> object:
+    def ask(client_id: str, method: str, **extra: str) -> HttpResponse:
         params = {
             "response_type": "code",
             "client_id": client_id,
@@ -138,15 +144,15 @@ def probe_authorize(world: World) -> None:
     for method in ("GET", "POST"):
         b = ask(world.b.app.id, method)
         orphan = ask(world.orphan_app.id, method)
-        assert b.status_code == 302  # type: ignore[attr-defined]
-        assert query_of(b.headers["location"])["error"] == "access_denied"  # type: ignore[attr-defined]
-        world.assert_clean(b, sent=[world.b.app.id])  # type: ignore[arg-type]
-        assert_same_answer(b, orphan, replace=[(world.b.app.id, world.orphan_app.id)])  # type: ignore[arg-type]
+        assert b.status_code == 302
+        assert query_of(b.headers["location"])["error"] == "access_denied"
+        world.assert_clean(b, sent=[world.b.app.id])
+        assert_same_answer(b, orphan, replace=[(world.b.app.id, world.orphan_app.id)])
         # A login hint naming B's user: A's session is used, B's user is not.
         hinted = ask(world.shared_app.id, method, login_hint=world.b.student.username)
-        code = query_of(hinted.headers["location"]).get("code")  # type: ignore[attr-defined]
-        assert code, hinted.headers  # type: ignore[attr-defined]
-        world.assert_clean(hinted, sent=[world.b.student.username, world.b.marker])  # type: ignore[arg-type]
+        code = query_of(hinted.headers["location"]).get("code")
+        assert code, hinted.headers
+        world.assert_clean(hinted, sent=[world.b.student.username, world.b.marker])
 
 
 # ---------------------------------------------------------------------- tokens

@@ -19,7 +19,7 @@ from tests.isolation.world import World
 
 
 def _tenant_errors() -> float:
-    return SERVER_ERRORS.labels(kind="tenant_scope")._value.get()
+    return float(SERVER_ERRORS.labels(kind="tenant_scope")._value.get())
 
 
 def test_rights_are_role_intersect_district() -> None:

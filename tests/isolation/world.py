@@ -16,10 +16,9 @@ import re
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -46,6 +45,17 @@ def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     digest = hashlib.sha256(verifier.encode()).digest()
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+class HttpResponse(Protocol):
+    """What the probes read of a test client's response (httpx or its fork)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def headers(self) -> Any: ...
 
 
 @dataclass
@@ -110,7 +120,7 @@ class World:
 
     # ------------------------------------------------------------------ leak checks
 
-    def leaks(self, response: httpx.Response, *, sent: Iterable[str] = ()) -> list[str]:
+    def leaks(self, response: HttpResponse, *, sent: Iterable[str] = ()) -> list[str]:
         """Identifiers of B found in the response (body or any header), except those the
         caller itself sent (an echo of one's own input reveals nothing)."""
         echoed = set(sent)
@@ -119,7 +129,7 @@ class World:
         )
         return [v for v in self.b.identifiers() if v not in echoed and v in haystack]
 
-    def assert_clean(self, response: httpx.Response, *, sent: Iterable[str] = ()) -> None:
+    def assert_clean(self, response: HttpResponse, *, sent: Iterable[str] = ()) -> None:
         found = self.leaks(response, sent=sent)
         assert found == [], (
             f"B's data leaked: {found} in {response.status_code} {response.text[:300]}"
@@ -138,7 +148,7 @@ class World:
 
 
 def assert_same_answer(
-    first: httpx.Response, second: httpx.Response, *, replace: Iterable[tuple[str, str]] = ()
+    first: HttpResponse, second: HttpResponse, *, replace: Iterable[tuple[str, str]] = ()
 ) -> None:
     """Two answers a caller cannot tell apart: same status, same body once the identifiers
     the caller sent are swapped, and the same header names."""
