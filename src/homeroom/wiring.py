@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from homeroom.audit.trail import AuditTrail
 from homeroom.config import Settings
 from homeroom.identity.badges import BadgeService
 from homeroom.identity.password_login import PasswordLogin
@@ -118,6 +119,10 @@ class Container:
     @cached_property
     def badge_printing(self) -> BadgePrinting:
         return BadgePrinting(self.db, self.badges)
+
+    @cached_property
+    def audit_trail(self) -> AuditTrail:
+        return AuditTrail(self.db)
 
     @cached_property
     def login_throttle(self) -> LoginThrottle:

@@ -234,3 +234,74 @@ def test_check_detects_missing_force(scratch: SqlTarget) -> None:
     with psycopg.connect(scratch.owner_url, autocommit=True) as conn:
         conn.execute("ALTER TABLE users NO FORCE ROW LEVEL SECURITY")
     assert owner_rows() == 2
+
+
+# ---------------------------------------------------------------------- views and functions
+
+
+def unsafe_views(owner_url: str) -> list[str]:
+    """Views over a tenant table that run with their owner's rights (not
+    ``security_invoker``): a view owned by a role that bypasses RLS would read every
+    district. Every such view must be ``WITH (security_invoker = true)`` (PostgreSQL 15+)."""
+    tenant = [t.name for t in tenant_tables()]
+    with psycopg.connect(owner_url) as conn:
+        rows = conn.execute(
+            """
+            SELECT DISTINCT v.view_name
+            FROM information_schema.view_table_usage v
+            JOIN pg_class c ON c.relname = v.view_name
+            JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = v.view_schema
+            WHERE v.view_schema = 'public' AND v.table_name = ANY(%s)
+              AND NOT coalesce('security_invoker=true' = ANY(c.reloptions), false)
+            ORDER BY 1
+            """,
+            (tenant,),
+        ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def security_definer_functions(owner_url: str) -> list[str]:
+    """Functions in the schema that run as their owner (``SECURITY DEFINER``): they could
+    read across districts on a caller's behalf. None are allowed."""
+    with psycopg.connect(owner_url) as conn:
+        rows = conn.execute(
+            """
+            SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE n.nspname = 'public' AND p.prosecdef ORDER BY 1
+            """
+        ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def test_views_over_tenant_tables_are_security_invoker(target: SqlTarget) -> None:
+    assert unsafe_views(target.owner_url) == []
+
+
+def test_no_security_definer_functions(target: SqlTarget) -> None:
+    assert security_definer_functions(target.owner_url) == []
+
+
+def test_view_and_function_checks_catch_offenders(scratch: SqlTarget) -> None:
+    """Mutation: add a definer-rights view and a SECURITY DEFINER function; both checks
+    must name them, and an invoker view must pass (and stay scoped for the app role)."""
+    with psycopg.connect(scratch.owner_url, autocommit=True) as conn:
+        conn.execute("CREATE VIEW roster_view AS SELECT district_id, id FROM users")
+        conn.execute(
+            "CREATE VIEW roster_view_ok WITH (security_invoker = true) AS "
+            "SELECT district_id, id FROM users"
+        )
+        conn.execute(f'GRANT SELECT ON roster_view_ok TO "{scratch.app_role}"')
+        conn.execute(
+            "CREATE FUNCTION count_users() RETURNS bigint LANGUAGE sql SECURITY DEFINER "
+            "AS 'SELECT count(*) FROM users'"
+        )
+    assert unsafe_views(scratch.owner_url) == ["roster_view"]
+    assert security_definer_functions(scratch.owner_url) == ["count_users"]
+    db = Database(scratch.url, pool_size=1)
+    try:
+        with db.engine.begin() as conn:
+            _scoped(conn, A)
+            seen = conn.execute(text("SELECT district_id FROM roster_view_ok")).scalars().all()
+        assert seen == [A]
+    finally:
+        db.dispose()

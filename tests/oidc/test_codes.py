@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 
@@ -58,7 +59,11 @@ def test_codes_expire(kv: KV) -> None:
 def test_the_kv_store_never_holds_the_code_itself(kv: KV) -> None:
     codes = CodeStore(kv)
     code = codes.issue(GRANT)
+    district = GRANT.district_id
     assert kv.get("code:" + code) is None
+    assert kv.get(f"code:{district}:{code}") is None
+    digest = hashlib.sha256(code.encode()).hexdigest()
+    assert kv.get(f"code:{district}:{digest}") is not None  # the key carries the district
 
 
 def test_spent_markers_are_read_once(kv: KV) -> None:

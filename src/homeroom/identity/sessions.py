@@ -3,6 +3,10 @@
 A session lives in the KV store under ``sess:<id>`` (so every worker and host sees it and
 logout ends it everywhere); the browser holds only a signed cookie naming it. Sessions end
 at the idle timeout (refreshed on use) or the absolute timeout, whichever comes first.
+
+The id is ``<district_id>.<256 random bits>``: the KV key carries the district, and a
+stored session is returned only when its recorded district matches the one in its id, so a
+value can never be served under another district's key.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ class SessionStore:
     def start(self, district_id: str, user_id: str, auth_method: str) -> Session:
         now = time.time()
         session = Session(
-            id=secrets.token_urlsafe(32),
+            id=f"{district_id}.{secrets.token_urlsafe(32)}",
             district_id=district_id,
             user_id=user_id,
             auth_method=auth_method,
@@ -74,6 +78,8 @@ class SessionStore:
         data = json.loads(raw)
         data["apps"] = tuple(data.get("apps", ()))
         session = Session(**data)
+        if session_id.partition(".")[0] != session.district_id:
+            return None  # a value stored under another district's key: never serve it
         now = time.time()
         if session.expires_at <= now:
             self.kv.delete(_PREFIX + session_id)

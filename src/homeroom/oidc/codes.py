@@ -5,7 +5,9 @@ the authorization code more than once. If an authorization code is used more tha
 authorization server MUST deny the request and SHOULD revoke (when possible) all tokens
 previously issued based on that authorization code."
 
-A code is 256 random bits; the KV key is its SHA-256 (a KV dump reveals no usable code).
+A code is ``<district_id>.<256 random bits>``; the KV key is ``code:<district>:`` plus the
+SHA-256 of the code (a KV dump reveals no usable code, and every key carries its district);
+a grant is returned only if it names the district its key does.
 Redemption is an atomic ``pop``: of two concurrent redemptions exactly one wins. The winner
 leaves a ``code-spent:`` marker naming what it issued, so a replay can revoke it.
 """
@@ -50,7 +52,8 @@ class SpentCode:
 
 
 def _key(prefix: str, code: str) -> str:
-    return prefix + hashlib.sha256(code.encode()).hexdigest()
+    district = code.partition(".")[0]
+    return f"{prefix}{district}:{hashlib.sha256(code.encode()).hexdigest()}"
 
 
 class CodeStore:
@@ -59,7 +62,7 @@ class CodeStore:
         self.ttl_s = ttl_s
 
     def issue(self, grant: AuthorizationCode) -> str:
-        code = secrets.token_urlsafe(32)
+        code = f"{grant.district_id}.{secrets.token_urlsafe(32)}"
         self.kv.set(_key(_CODE, code), json.dumps(asdict(grant)).encode(), ttl_s=self.ttl_s)
         return code
 
@@ -68,7 +71,10 @@ class CodeStore:
         if not code or len(code) > 128:
             return None
         raw = self.kv.pop(_key(_CODE, code))
-        return None if raw is None else AuthorizationCode(**json.loads(raw))
+        if raw is None:
+            return None
+        grant = AuthorizationCode(**json.loads(raw))
+        return grant if code.partition(".")[0] == grant.district_id else None
 
     def mark_spent(self, code: str, spent: SpentCode, ttl_s: float) -> None:
         self.kv.set(_key(_SPENT, code), json.dumps(asdict(spent)).encode(), ttl_s=ttl_s)

@@ -12,7 +12,7 @@ from homeroom.config import Settings, load_settings
 from homeroom.ops.logging import configure_logging
 from homeroom.ops.metrics import mark_worker_dead
 from homeroom.ops.shedding import InFlightLimiter
-from homeroom.web import health, metrics, oidc, portal, portal_upstream, status
+from homeroom.web import audit, health, metrics, oidc, portal, portal_upstream, status
 from homeroom.web.errors import install_error_handlers
 from homeroom.web.middleware import RequestContextMiddleware
 from homeroom.wiring import Container, build
@@ -34,6 +34,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(status.router)
+    app.include_router(audit.router)
     oidc.install(app)  # OpenID Provider, sign-in page, bearer errors
     app.include_router(portal.router)
     app.include_router(portal_upstream.router)

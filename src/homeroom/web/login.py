@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from homeroom.audit.models import AuditEvent
 from homeroom.oidc.metrics import LOGINS
 from homeroom.web.pages import csrf_of, render
 from homeroom.wiring import Container
@@ -135,6 +136,16 @@ async def login_submit(request: Request) -> Response:
     if user is None:
         await run_in_threadpool(throttle.failed, scope_key, username)
         LOGINS.labels(method="password", outcome="failure").inc()
+        failure = AuditEvent(
+            actor="anonymous",
+            action="signin.failure",
+            target_type="username",
+            target_id=username[:255],
+            outcome="failure",
+            ip=ip,
+            detail={"method": "password", "district": district_slug[:64]},
+        )
+        await run_in_threadpool(container.audit_trail.record, district_id, failure)
         return _page(
             request,
             district=district_slug,
@@ -144,6 +155,15 @@ async def login_submit(request: Request) -> Response:
             status_code=401,
         )
     LOGINS.labels(method="password", outcome="success").inc()
+    success = AuditEvent(
+        actor=f"user:{user.id}",
+        action="signin.success",
+        target_type="user",
+        target_id=user.id,
+        ip=ip,
+        detail={"method": "password"},
+    )
+    await run_in_threadpool(container.audit_trail.record, user.district_id, success)
     await run_in_threadpool(throttle.succeeded, scope_key, username)
     old = container.session_cookie.read(request)
     if old:

@@ -1,0 +1,257 @@
+"""Repository probes: every public method of every tenant repository, called in district
+A's unit of work with district B's identifiers.
+
+Reads must find nothing (None, empty, NotFound, zero), writes must refuse or stay in A, and
+the runner checks that B's rows are byte-for-byte unchanged afterwards. A new tenant
+repository (a ``UnitOfWork`` attribute that refuses to exist without a district) or a new
+public method fails ``test_every_tenant_repository_method_has_a_probe`` until a probe is
+registered here with ``@repo_probe("<uow attribute>", "<method>")``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+
+from homeroom.audit.models import AuditEvent
+from homeroom.errors import Conflict, NotFound
+from homeroom.ids import new_id
+from homeroom.roster.models import Enrollment, Role, School, Section, User
+from homeroom.sharing.models import Connection
+from homeroom.storage.sql.repos_oidc import RefreshTokenRow
+from homeroom.storage.sql.types import utcnow
+from homeroom.storage.sql.uow import UnitOfWork
+from tests.isolation.world import World
+
+__all__ = ["REPO_PROBES", "RepoProbe", "repo_probe"]
+
+RepoProbe = Callable[[World, UnitOfWork], None]
+REPO_PROBES: dict[tuple[str, str], RepoProbe] = {}
+
+
+def repo_probe(*keys: tuple[str, str]) -> Callable[[RepoProbe], RepoProbe]:
+    def register(fn: RepoProbe) -> RepoProbe:
+        for key in keys:
+            assert key not in REPO_PROBES, f"two probes for {key}"
+            REPO_PROBES[key] = fn
+        return fn
+
+    return register
+
+
+def _b_users(world: World) -> list[User]:
+    return [world.b.student, world.b.teacher, world.b.admin]
+
+
+# ---------------------------------------------------------------------- schools
+
+
+@repo_probe(("schools", "get"), ("schools", "list"), ("schools", "count"))
+def schools_read(world: World, uow: UnitOfWork) -> None:
+    with pytest.raises(NotFound):
+        uow.schools.get(world.b.school.id)
+    assert {s.district_id for s in uow.schools.list(limit=10_000)} == {world.a.district.id}
+    assert uow.schools.count() == 1
+
+
+@repo_probe(("schools", "add"))
+def schools_add(world: World, uow: UnitOfWork) -> None:
+    """Same id as B's school: a row of A (keys start with the district), B untouched."""
+    uow.schools.add(School(district_id=world.b.district.id, id=world.b.school.id, name="A's"))
+    assert uow.schools.get(world.b.school.id).district_id == world.a.district.id
+
+
+# ---------------------------------------------------------------------- users
+
+
+@repo_probe(("users", "get"), ("users", "by_username"), ("users", "password_hash"))
+def users_lookup(world: World, uow: UnitOfWork) -> None:
+    for user in _b_users(world):
+        with pytest.raises(NotFound):
+            uow.users.get(user.id)
+        assert uow.users.by_username(user.username) is None
+        assert uow.users.password_hash(user.id) is None
+
+
+@repo_probe(("users", "list"), ("users", "count"))
+def users_list(world: World, uow: UnitOfWork) -> None:
+    for role in (None, Role.STUDENT, Role.TEACHER, Role.DISTRICT_ADMIN):
+        found = uow.users.list(role=role, limit=10_000)
+        assert found and {u.district_id for u in found} == {world.a.district.id}
+        assert uow.users.count(role=role) == len(found)
+        assert all(world.b.school.id not in u.school_ids for u in found)
+
+
+@repo_probe(("users", "set_password_hash"), ("users", "delete"))
+def users_write(world: World, uow: UnitOfWork) -> None:
+    for user in _b_users(world):
+        with pytest.raises(NotFound):
+            uow.users.set_password_hash(user.id, "x")
+        with pytest.raises(NotFound):
+            uow.users.delete(user.id)
+
+
+@repo_probe(("users", "add"))
+def users_add(world: World, uow: UnitOfWork) -> None:
+    """A user of A cannot be placed in B's school."""
+    intruder = User(
+        district_id=world.b.district.id,
+        id=new_id("user"),
+        role=Role.STUDENT,
+        username="intruder",
+        given_name="x",
+        family_name="y",
+        school_ids=(world.b.school.id,),
+    )
+    with pytest.raises((NotFound, Conflict)), uow.conn.begin_nested():
+        uow.users.add(intruder)
+
+
+# ---------------------------------------------------------------------- sections, enrollments
+
+
+@repo_probe(("sections", "get"), ("sections", "list"), ("sections", "count"))
+def sections_read(world: World, uow: UnitOfWork) -> None:
+    with pytest.raises(NotFound):
+        uow.sections.get(world.b.section.id)
+    assert {s.district_id for s in uow.sections.list(limit=10_000)} == {world.a.district.id}
+    assert uow.sections.count() == 1
+
+
+@repo_probe(("sections", "add"))
+def sections_add(world: World, uow: UnitOfWork) -> None:
+    section = Section(
+        district_id=world.b.district.id,
+        id=new_id("section"),
+        school_id=world.b.school.id,  # B's school does not exist in A
+        title="x",
+    )
+    with pytest.raises(Conflict):
+        uow.sections.add(section)
+
+
+@repo_probe(("enrollments", "for_section"), ("enrollments", "for_user"))
+def enrollments_read(world: World, uow: UnitOfWork) -> None:
+    assert uow.enrollments.for_section(world.b.section.id) == []
+    for user in _b_users(world):
+        assert uow.enrollments.for_user(user.id) == []
+
+
+@repo_probe(("enrollments", "add"))
+def enrollments_add(world: World, uow: UnitOfWork) -> None:
+    enrollment = Enrollment(
+        district_id=world.b.district.id,
+        id=new_id("enrollment"),
+        section_id=world.b.section.id,
+        user_id=world.b.student.id,
+        role=Role.STUDENT,
+    )
+    with pytest.raises(Conflict):
+        uow.enrollments.add(enrollment)
+
+
+# ---------------------------------------------------------------------- connections
+
+
+@repo_probe(("connections", "find"), ("connections", "get"), ("connections", "list"))
+def connections_read(world: World, uow: UnitOfWork) -> None:
+    assert uow.connections.find(world.b.app.id) is None
+    with pytest.raises(NotFound):
+        uow.connections.get(world.b.app.id)
+    assert {c.app_id for c in uow.connections.list()} == {world.a.app.id, world.shared_app.id}
+    shared = uow.connections.get(world.shared_app.id)
+    assert shared.district_id == world.a.district.id
+
+
+@repo_probe(("connections", "delete"))
+def connections_delete(world: World, uow: UnitOfWork) -> None:
+    with pytest.raises(NotFound):
+        uow.connections.delete(world.b.app.id)
+
+
+@repo_probe(("connections", "put"))
+def connections_put(world: World, uow: UnitOfWork) -> None:
+    """Putting B's app into A's district creates A's connection; B's stays as it was
+    (the runner compares B's rows)."""
+    uow.connections.put(Connection(district_id=world.b.district.id, app_id=world.b.app.id))
+    assert uow.connections.get(world.b.app.id).district_id == world.a.district.id
+
+
+# ---------------------------------------------------------------------- audit
+
+
+@repo_probe(("audit", "list"))
+def audit_list(world: World, uow: UnitOfWork) -> None:
+    for action in (None, "user.create", "signin.success", "app.token"):
+        events = uow.audit.list(action=action, since=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+        assert {e.district_id for e in events} <= {world.a.district.id}
+        b_ids = set(world.b.identifiers())
+        assert not any(e.target_id in b_ids or e.actor.split(":")[-1] in b_ids for e in events)
+
+
+@repo_probe(("audit", "append"))
+def audit_append(world: World, uow: UnitOfWork) -> None:
+    event = uow.audit.append(
+        AuditEvent(actor="probe", action="probe", district_id=world.b.district.id)
+    )
+    assert event.district_id == world.a.district.id
+
+
+# ---------------------------------------------------------------------- OpenID Provider
+
+
+def _hash(token: str) -> str:
+    from homeroom.oidc.refresh import hash_token
+
+    return hash_token(token)
+
+
+@repo_probe(
+    ("refresh_tokens", "find"),
+    ("refresh_tokens", "mark_rotated"),
+    ("refresh_tokens", "revoke_family"),
+)
+def refresh_tokens_b(world: World, uow: UnitOfWork) -> None:
+    token_hash = _hash(str(world.b.own_tokens["refresh_token"]))
+    assert uow.refresh_tokens.find(token_hash) is None
+    assert uow.refresh_tokens.mark_rotated(token_hash, utcnow()) is False
+    assert world.b_families  # read in B's own scope when the world was built
+    for family in world.b_families:
+        assert uow.refresh_tokens.revoke_family(family, utcnow()) == []
+
+
+@repo_probe(("refresh_tokens", "delete_expired"))
+def refresh_tokens_delete(world: World, uow: UnitOfWork) -> None:
+    """Deleting "everything expired before the year 3000" deletes only A's tokens."""
+    assert uow.refresh_tokens.delete_expired(dt.datetime(3000, 1, 1, tzinfo=dt.UTC)) >= 1
+
+
+@repo_probe(("refresh_tokens", "add"))
+def refresh_tokens_add(world: World, uow: UnitOfWork) -> None:
+    now = utcnow()
+    row = RefreshTokenRow(
+        district_id=world.b.district.id,
+        token_hash=_hash("probe" + new_id("key")),
+        family_id="fam",
+        client_id=world.b.app.id,
+        user_id=world.b.student.id,
+        scope="openid",
+        sid=None,
+        auth_time=None,
+        access_jti=None,
+        created_at=now,
+        expires_at=now + dt.timedelta(hours=1),
+    )
+    uow.refresh_tokens.add(row)
+    found = uow.refresh_tokens.find(row.token_hash)
+    assert found is not None and found.district_id == world.a.district.id
+
+
+@repo_probe(("sign_in_users", "find"))
+def sign_in_users_find(world: World, uow: UnitOfWork) -> None:
+    for user in _b_users(world):
+        assert uow.sign_in_users.find(user.id) is None
+    found = uow.sign_in_users.find(world.a.student.id)
+    assert found is not None and found.district_id == world.a.district.id

@@ -1,0 +1,316 @@
+"""Two districts with the same shapes, and the tools to prove nothing of one reaches the other.
+
+``World`` seeds district A and district B identically (schools, users of every role with
+school memberships, sections, enrollments, its own connected app, a shared app connected to
+both, tokens, a portal session, audit events), with every name of B carrying a unique
+marker, so that a leak of B's data is a plain substring search. Adding a tenant table? Seed
+it in :func:`_seed_district` for both districts: ``test_world_seeds_every_tenant_table``
+fails until you do.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from homeroom.ids import new_id
+from homeroom.roster.models import District, Enrollment, Role, School, Section, User
+from homeroom.sharing.models import App, FieldGroup
+from homeroom.storage.sql.all_tables import tenant_tables
+from homeroom.tenancy import TenantScope
+from homeroom.web.app import create_app
+from homeroom.wiring import Container
+
+ISSUER = "http://127.0.0.1:8000"
+PASSWORD = "correct-horse-1"
+REDIRECT = "https://app.example/callback"
+METRICS_TOKEN = "metrics-token-for-isolation-tests"
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+class HttpResponse(Protocol):
+    """What the probes read of a test client's response (httpx or its fork)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def headers(self) -> Any: ...
+
+
+@dataclass
+class Tenant:
+    """One seeded district and the credentials of its callers."""
+
+    district: District
+    marker: str
+    school: School
+    section: Section
+    student: User
+    teacher: User
+    admin: User
+    enrollment: Enrollment
+    app: App  # connected to this district only
+    app_secret: str
+    shared_tokens: dict[str, Any] = field(default_factory=dict)  # shared app, the student
+    own_tokens: dict[str, Any] = field(default_factory=dict)  # own app, the student
+    service_token: str = ""  # client_credentials of the own app
+    admin_client: TestClient | None = None  # a browser signed in as the district admin
+    student_client: TestClient | None = None  # a browser signed in as the student
+
+    def identifiers(self) -> list[str]:
+        """Every identifier and name of this district's data (what must never leak)."""
+        values = [
+            self.district.id,
+            self.school.id,
+            self.section.id,
+            self.enrollment.id,
+            self.marker,  # in every name, username and email
+        ]
+        for user in (self.student, self.teacher, self.admin):
+            values.append(user.id)
+        for tokens in (self.shared_tokens, self.own_tokens):
+            values += [str(v) for k, v in tokens.items() if k.endswith("token")]
+        values.append(self.service_token)
+        return [v for v in values if v]
+
+
+@dataclass
+class World:
+    container: Container
+    app: FastAPI
+    a: Tenant
+    b: Tenant
+    shared_app: App
+    shared_secret: str
+    orphan_app: App  # registered, connected to no district
+    orphan_secret: str
+    clients: list[TestClient] = field(default_factory=list)
+    b_families: list[str] = field(default_factory=list)  # B's refresh token families
+
+    def browser(self) -> TestClient:
+        client = TestClient(self.app, base_url=ISSUER)
+        client.__enter__()
+        self.clients.append(client)
+        return client
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.__exit__(None, None, None)
+
+    # ------------------------------------------------------------------ leak checks
+
+    def leaks(self, response: HttpResponse, *, sent: Iterable[str] = ()) -> list[str]:
+        """Identifiers of B found in the response (body or any header), except those the
+        caller itself sent (an echo of one's own input reveals nothing)."""
+        echoed = set(sent)
+        haystack = (
+            response.text + "\n" + "\n".join(f"{k}: {v}" for k, v in response.headers.items())
+        )
+        return [v for v in self.b.identifiers() if v not in echoed and v in haystack]
+
+    def assert_clean(self, response: HttpResponse, *, sent: Iterable[str] = ()) -> None:
+        found = self.leaks(response, sent=sent)
+        assert found == [], (
+            f"B's data leaked: {found} in {response.status_code} {response.text[:300]}"
+        )
+
+    def b_rows(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of B in every tenant table (read in B's own scope)."""
+        found: dict[str, list[tuple[Any, ...]]] = {}
+        with TenantScope(self.b.district.id), self.container.db.scoped() as uow:
+            for table in tenant_tables():
+                rows = uow.conn.execute(
+                    select(table).where(table.c.district_id == self.b.district.id)
+                )
+                found[table.name] = sorted(tuple(map(str, r)) for r in rows)
+        return found
+
+
+def assert_same_answer(
+    first: HttpResponse, second: HttpResponse, *, replace: Iterable[tuple[str, str]] = ()
+) -> None:
+    """Two answers a caller cannot tell apart: same status, same body once the identifiers
+    the caller sent are swapped, and the same header names."""
+    assert first.status_code == second.status_code, (first.status_code, second.status_code)
+    body = first.text
+    for old, new in replace:
+        body = body.replace(old, new)
+    strip = re.compile(r'(name="csrf_token" value=")[^"]+|request_id":"[0-9a-f]+')
+    assert strip.sub("", body) == strip.sub("", second.text)
+    ignore = {"x-request-id", "set-cookie", "content-length", "x-ratelimit-remaining"}
+    assert {k for k in first.headers if k not in ignore} == {
+        k for k in second.headers if k not in ignore
+    }
+
+
+# ---------------------------------------------------------------------- seeding
+
+
+def _login(client: TestClient, slug: str, username: str) -> None:
+    page = client.get("/login", params={"district": slug})
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf, page.text
+    r = client.post(
+        "/login",
+        data={
+            "csrf_token": csrf.group(1),
+            "district": slug,
+            "username": username,
+            "password": PASSWORD,
+        },
+    )
+    assert r.status_code == 200, r.text
+
+
+def _tokens(client: TestClient, app: App, secret: str) -> dict[str, Any]:
+    verifier, challenge = pkce_pair()
+    query = {
+        "response_type": "code",
+        "client_id": app.id,
+        "redirect_uri": REDIRECT,
+        "scope": "openid profile email offline_access",
+        "state": "st",
+        "nonce": "n",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    r = client.get("/authorize?" + urlencode(query), follow_redirects=False)
+    assert r.status_code == 302, r.text
+    code = query_of(r.headers["location"])["code"]
+    body = client.post(
+        "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "code_verifier": verifier,
+        },
+        auth=(app.id, secret),
+    )
+    assert body.status_code == 200, body.text
+    tokens: dict[str, Any] = body.json()
+    return tokens
+
+
+def _seed_district(world_container: Container, slug: str) -> tuple[District, dict[str, Any]]:
+    admin = world_container.roster_admin
+    marker = f"mk{secrets.token_hex(5)}"
+    district = admin.create_district(f"{slug}-{marker}", f"District {marker}")
+    school = School(
+        district_id=district.id, id=new_id("school"), name=f"School {marker}", sourced_id=marker
+    )
+    with TenantScope(district.id), world_container.db.scoped() as uow:
+        uow.schools.add(school)
+    users = {}
+    for role in (Role.STUDENT, Role.TEACHER, Role.DISTRICT_ADMIN):
+        users[role] = admin.create_user(
+            district.slug,
+            username=f"{role.value}-{marker}",
+            role=role,
+            given_name=f"Given {marker}",
+            family_name=f"Family {marker}",
+            email=f"{role.value}.{marker}@example.org",
+            password=PASSWORD,
+            school_ids=(school.id,),
+        )
+    section = Section(
+        district_id=district.id,
+        id=new_id("section"),
+        school_id=school.id,
+        title=f"Section {marker}",
+        sourced_id=marker,
+    )
+    enrollment = Enrollment(
+        district_id=district.id,
+        id=new_id("enrollment"),
+        section_id=section.id,
+        user_id=users[Role.STUDENT].id,
+        role=Role.STUDENT,
+        sourced_id=marker,
+    )
+    with TenantScope(district.id), world_container.db.scoped() as uow:
+        uow.sections.add(section)
+        uow.enrollments.add(enrollment)
+    own = world_container.apps.create_app(f"Own app of {slug}", [REDIRECT])
+    world_container.apps.connect(
+        district, own.app.id, field_groups=(FieldGroup.BASIC, FieldGroup.EMAIL)
+    )
+    assert own.client_secret is not None
+    return district, {
+        "marker": marker,
+        "school": school,
+        "section": section,
+        "student": users[Role.STUDENT],
+        "teacher": users[Role.TEACHER],
+        "admin": users[Role.DISTRICT_ADMIN],
+        "enrollment": enrollment,
+        "app": own.app,
+        "app_secret": own.client_secret,
+    }
+
+
+def build_world(container: Container) -> Iterator[World]:
+    shared = container.apps.create_app("Shared app", [REDIRECT])
+    orphan = container.apps.create_app("Orphan app", [REDIRECT])
+    assert shared.client_secret is not None and orphan.client_secret is not None
+    tenants = []
+    for slug in ("alpha", "beta"):
+        district, parts = _seed_district(container, slug)
+        container.apps.connect(
+            district, shared.app.id, field_groups=(FieldGroup.BASIC, FieldGroup.EMAIL)
+        )
+        tenants.append(Tenant(district=district, **parts))
+    world = World(
+        container,
+        create_app(container),
+        tenants[0],
+        tenants[1],
+        shared.app,
+        shared.client_secret,
+        orphan.app,
+        orphan.client_secret,
+    )
+    try:
+        for tenant in tenants:
+            browser = world.browser()
+            _login(browser, tenant.district.slug, tenant.student.username)
+            tenant.shared_tokens = _tokens(browser, world.shared_app, world.shared_secret)
+            tenant.own_tokens = _tokens(browser, tenant.app, tenant.app_secret)
+            tenant.student_client = browser
+            admin = world.browser()
+            _login(admin, tenant.district.slug, tenant.admin.username)
+            tenant.admin_client = admin
+            r = admin.post(
+                "/token",
+                data={"grant_type": "client_credentials", "district": tenant.district.slug},
+                auth=(tenant.app.id, tenant.app_secret),
+            )
+            assert r.status_code == 200, r.text
+            tenant.service_token = r.json()["access_token"]
+        world.b_families = [
+            row[2] for row in world.b_rows()["refresh_tokens"]
+        ]  # (district_id, token_hash, family_id, ...)
+        yield world
+    finally:
+        world.close()
