@@ -38,7 +38,20 @@ def _since(value: str | None) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-@router.get("/api/v1/audit", summary="This district's audit events (JSON or CSV)")
+_ERROR = {"content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+@router.get(
+    "/api/v1/audit",
+    summary="This district's audit events (JSON or CSV)",
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+        400: {"description": "Malformed parameter", **_ERROR},
+        401: {"description": "Sign in required", **_ERROR},
+        403: {"description": "Not a district administrator", **_ERROR},
+        404: {"description": "No such district", **_ERROR},
+    },
+)
 def audit_events(
     request: Request,
     scope: Annotated[RequestScope, Depends(RequireScope(Capability.AUDIT_READ))],
