@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from homeroom.config import Settings
+from homeroom.identity.lockout import SignInLockout
 from homeroom.identity.password_login import PasswordLogin
 from homeroom.identity.passwords import PasswordHasher
 from homeroom.identity.sessions import SessionStore
-from homeroom.identity.throttle import LoginThrottle
 from homeroom.oidc.clients import ClientDirectory
 from homeroom.oidc.context import OidcContext
 from homeroom.oidc.keys import KeyRing
@@ -81,6 +81,7 @@ class Container:
             clients=ClientDirectory(self.db),
             sessions=self.sessions,
             client_secret_key=self.client_secret_key,
+            limiter=self.rate_limiter,
         )
 
     @cached_property
@@ -88,8 +89,9 @@ class Container:
         return PasswordLogin(self.db, self.passwords)
 
     @cached_property
-    def login_throttle(self) -> LoginThrottle:
-        return LoginThrottle(self.kv)
+    def sign_in_lockout(self) -> SignInLockout:
+        """Temporary lockout after repeated sign-in failures (any method), on ``rate_limiter``."""
+        return SignInLockout(self.rate_limiter)
 
     def close(self) -> None:
         self.db.dispose()

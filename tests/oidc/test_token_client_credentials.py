@@ -16,11 +16,11 @@ def cc(op: OP, **extra: str) -> Any:
 def test_a_token_for_the_only_connected_district(op: OP) -> None:
     from prometheus_client import REGISTRY
 
-    labels = {"grant_type": "client_credentials"}
-    before = REGISTRY.get_sample_value("homeroom_oidc_tokens_issued_total", labels) or 0
+    labels = {"grant": "client_credentials"}
+    before = REGISTRY.get_sample_value("homeroom_tokens_issued_total", labels) or 0
     r = cc(op)
     assert r.status_code == 200, r.text
-    assert REGISTRY.get_sample_value("homeroom_oidc_tokens_issued_total", labels) == before + 1
+    assert REGISTRY.get_sample_value("homeroom_tokens_issued_total", labels) == before + 1
     body = r.json()
     assert "refresh_token" not in body and "id_token" not in body
     assert body["scope"] == "roster.read"

@@ -21,10 +21,10 @@ from homeroom.oidc.discovery import metadata
 from homeroom.oidc.errors import InvalidRequest, OAuthError
 from homeroom.oidc.introspection import introspect
 from homeroom.oidc.logout import parse_logout_request, send_backchannel
-from homeroom.oidc.metrics import OIDC_ERRORS
 from homeroom.oidc.revocation import revoke
 from homeroom.oidc.token_endpoint import token_request
 from homeroom.oidc.userinfo import userinfo
+from homeroom.ops.metrics import OIDC_ERRORS
 from homeroom.web.bearer import bearer_token_from, install_bearer_errors, verify_bearer
 from homeroom.web.demo_app import DEMO_FILE, create_demo_app
 from homeroom.web.pages import csrf_of, render
@@ -134,11 +134,16 @@ def _authorize(request: Request, pairs: list[tuple[str, str]]) -> Response:
 
 @router.post("/token")
 async def token(request: Request) -> Response:
+    container = _container(request)
+    ip = request.client.host if request.client else "-"
     try:
         form = await _form(request)
-        body = await run_in_threadpool(
-            token_request, _container(request).oidc, form, request.headers.get("authorization")
-        )
+
+        def run() -> dict[str, Any]:
+            container.rate_limiter.check("ip", ip)  # RateLimited: 429 + Retry-After
+            return token_request(container.oidc, form, request.headers.get("authorization"))
+
+        body = await run_in_threadpool(run)
     except OAuthError as error:
         return oauth_error_json("token", error)
     return JSONResponse(body, headers=NO_STORE)
