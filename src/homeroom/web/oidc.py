@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 
 from homeroom.identity.sessions import Session
 from homeroom.oidc.authorize import LoginNeeded, authorize, parse_authorization_request
@@ -82,7 +83,6 @@ async def discovery(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/jwks.json")
 def jwks(request: Request) -> Response:
     body = _container(request).key_ring.jwks_json()
     return Response(
@@ -95,7 +95,6 @@ def jwks(request: Request) -> Response:
 # ------------------------------------------------------------------ authorization
 
 
-@router.get("/authorize")
 async def authorize_get(request: Request) -> Response:
     return await run_in_threadpool(_authorize, request, list(request.query_params.multi_items()))
 
@@ -132,7 +131,6 @@ def _authorize(request: Request, pairs: list[tuple[str, str]]) -> Response:
 # ------------------------------------------------------------------ token and friends
 
 
-@router.post("/token")
 async def token(request: Request) -> Response:
     container = _container(request)
     ip = request.client.host if request.client else "-"
@@ -173,7 +171,6 @@ async def revocation(request: Request) -> Response:
     return Response(status_code=200, headers=NO_STORE)
 
 
-@router.api_route("/userinfo", methods=["GET", "POST"])
 async def userinfo_endpoint(request: Request) -> Response:
     container = _container(request)
     try:
@@ -262,6 +259,15 @@ def install(app: FastAPI) -> None:
     """Mount the OpenID Provider (and its sign-in page) on the app."""
     from homeroom.web import login
 
+    # Protocol hot paths are plain Starlette routes (DESIGN: no FastAPI dependency solving or
+    # validation per request), first in the routing table so they match at once.
+    hot = [
+        Route("/authorize", authorize_get, methods=["GET"]),
+        Route("/token", token, methods=["POST"]),
+        Route("/userinfo", userinfo_endpoint, methods=["GET", "POST"]),
+        Route("/jwks.json", jwks, methods=["GET"]),
+    ]
+    app.router.routes[0:0] = hot
     app.include_router(router)
     app.include_router(login.router)
     install_bearer_errors(app)
