@@ -73,3 +73,11 @@ def authorize_errors() -> float:
         for s in family.samples
         if s.name.endswith("_total") and s.labels.get("endpoint") == "authorize"
     )
+
+
+def test_hot_protocol_routes_are_labelled_by_path(op: OP) -> None:
+    """/authorize, /token, /userinfo are plain Starlette routes: still labelled, not
+    "unmatched"."""
+    before = sample("homeroom_http_requests_total", route="/token", status="200")
+    op.tokens()
+    assert sample("homeroom_http_requests_total", route="/token", status="200") == before + 1

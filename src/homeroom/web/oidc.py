@@ -13,7 +13,8 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from homeroom.identity.sessions import Session
 from homeroom.oidc.authorize import LoginNeeded, authorize, parse_authorization_request
@@ -255,6 +256,18 @@ def _logout(
     return response
 
 
+class _HotRoute(Route):
+    """A plain Starlette route that names itself in the scope, as FastAPI's routes do, so
+    the request metrics label it by its path template (FastAPI's router does not set
+    ``scope["route"]`` for plain routes)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
+
+
 def install(app: FastAPI) -> None:
     """Mount the OpenID Provider (and its sign-in page) on the app."""
     from homeroom.web import login
@@ -262,10 +275,10 @@ def install(app: FastAPI) -> None:
     # Protocol hot paths are plain Starlette routes (DESIGN: no FastAPI dependency solving or
     # validation per request), first in the routing table so they match at once.
     hot = [
-        Route("/authorize", authorize_get, methods=["GET"]),
-        Route("/token", token, methods=["POST"]),
-        Route("/userinfo", userinfo_endpoint, methods=["GET", "POST"]),
-        Route("/jwks.json", jwks, methods=["GET"]),
+        _HotRoute("/authorize", authorize_get, methods=["GET"]),
+        _HotRoute("/token", token, methods=["POST"]),
+        _HotRoute("/userinfo", userinfo_endpoint, methods=["GET", "POST"]),
+        _HotRoute("/jwks.json", jwks, methods=["GET"]),
     ]
     app.router.routes[0:0] = hot
     app.include_router(router)
