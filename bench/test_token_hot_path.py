@@ -131,3 +131,96 @@ def test_authorization_code_exchange(benchmark: BenchmarkFixture, seeded: Seeded
         return token_request(ctx, form, header)
 
     assert "id_token" in benchmark(login)
+
+
+def _basic(data: dict[str, Any]) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{data['app'].id}:{data['secret']}".encode()).decode()
+
+
+def test_client_credentials_grant(benchmark: BenchmarkFixture, seeded: Seeded) -> None:
+    """client auth (HMAC) + per-client rate limit + one signed access token."""
+    container, data = seeded
+    header = _basic(data)
+    form = {"grant_type": "client_credentials"}
+    body = benchmark(lambda: token_request(container.oidc, form, header))
+    assert body["token_type"] == "Bearer"
+
+
+def test_refresh_rotation(benchmark: BenchmarkFixture, seeded: Seeded) -> None:
+    """One rotation per round: compare-and-set, new refresh token row, new access token."""
+    container, data = seeded
+    ctx = container.oidc
+    header = _basic(data)
+    session = container.sessions.start(data["district"].id, data["student"].id, "pw")
+    request = parse_authorization_request(
+        ctx,
+        [
+            ("response_type", "code"),
+            ("client_id", data["app"].id),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid offline_access"),
+            ("state", "s"),
+            ("nonce", "n"),
+        ],
+    )
+    outcome = authorize(ctx, request, session)
+    assert isinstance(outcome, CodeRedirect)
+    code = query_of(outcome.url)["code"]
+    first = token_request(
+        ctx, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}, header
+    )
+    current = [first["refresh_token"]]
+
+    def rotate() -> None:
+        body = token_request(
+            ctx, {"grant_type": "refresh_token", "refresh_token": current[0]}, header
+        )
+        current[0] = body["refresh_token"]
+
+    benchmark(rotate)
+
+
+def test_instant_login_over_http(benchmark: BenchmarkFixture, seeded: Seeded) -> None:
+    """authorize (session cookie) → token → userinfo through the whole ASGI app in-process
+    (TestClient overhead included: compare rounds, not absolute figures)."""
+    from fastapi.testclient import TestClient
+
+    from homeroom.web.app import create_app
+
+    container, data = seeded
+    session = container.sessions.start(data["district"].id, data["student"].id, "pw")
+    with TestClient(create_app(container), base_url=container.settings.issuer) as client:
+        cookie = _cookie_value(container, session.id)
+        client.cookies.set("homeroom_session", cookie)
+        params = {
+            "response_type": "code",
+            "client_id": data["app"].id,
+            "redirect_uri": REDIRECT,
+            "scope": "openid profile",
+            "state": "s",
+            "nonce": "n",
+        }
+
+        def flow() -> None:
+            r = client.get("/authorize", params=params, follow_redirects=False)
+            code = query_of(r.headers["location"])["code"]
+            t = client.post(
+                "/token",
+                data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT},
+                auth=(data["app"].id, data["secret"]),
+            ).json()
+            info = client.get("/userinfo", headers={"Authorization": f"Bearer {t['access_token']}"})
+            assert info.status_code == 200
+
+        benchmark(flow)
+
+
+def _cookie_value(container: Container, session_id: str) -> str:
+    from starlette.responses import Response
+
+    response = Response()
+    container.session_cookie.write(response, session_id)
+    header = response.headers["set-cookie"]
+    return header.split(";", 1)[0].split("=", 1)[1]

@@ -46,7 +46,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
-    needs_service = item.get_closest_marker("postgres") or item.get_closest_marker("redis")
+    needs_service = (
+        item.get_closest_marker("postgres")
+        or item.get_closest_marker("redis")
+        or item.get_closest_marker("oidc")  # load-test smoke runs against the real provider
+    )
     if report.skipped and needs_service and required():
         report.outcome = "failed"
         report.longrepr = (

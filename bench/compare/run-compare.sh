@@ -4,13 +4,13 @@
 # loop back to back for DURATION per scenario. Prints a markdown table; reports go to
 # bench/compare/out/<server>-<scenario>/.
 # Usage: bench/compare/run-compare.sh [DURATION] [CONCURRENCY] [SERVERS...]
-#   SERVERS: homeroom oidc-provider django-oauth-toolkit (default: the last two; homeroom
-#   needs the OpenID Provider endpoints, issue 9). Each is started here, on loopback only.
+#   SERVERS: homeroom oidc-provider django-oauth-toolkit (default: all three). Each is
+#   started here, on loopback only.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT="$(cd ../.. && pwd)"
 DURATION="${1:-10s}"; CONC="${2:-32}"; shift 2 || true
-SERVERS=("${@:-oidc-provider django-oauth-toolkit}")
+SERVERS=("${@:-homeroom oidc-provider django-oauth-toolkit}")
 SCENARIOS=(${SCENARIOS:-instant_login client_credentials refresh password_login})
 mkdir -p out
 pids=()
@@ -34,7 +34,10 @@ start() {
     homeroom)
       # The quick-start server (embedded SQLite, in-process KV, one uvicorn process).
       export HOMEROOM_DATA_DIR="$PWD/out/homeroom-data" HOMEROOM_PORT=3000 \
-        HOMEROOM_ISSUER=http://127.0.0.1:3000 HOMEROOM_LOG_LEVEL=warning
+        HOMEROOM_ISSUER=http://127.0.0.1:3000 HOMEROOM_LOG_LEVEL=warning \
+        HOMEROOM_RATE_LIMIT_IP=1000000/minute HOMEROOM_RATE_LIMIT_CLIENT=1000000/minute
+      # (every virtual user comes from 127.0.0.1: the default 300/minute per address
+      # would measure the rate limiter, not the server; the limiter itself still runs)
       rm -rf "$HOMEROOM_DATA_DIR"
       "$ROOT/.venv/bin/homeroom" migrate >/dev/null
       echo "homeroom-compare-password" | "$ROOT/.venv/bin/homeroom" loadtest seed \

@@ -8,6 +8,7 @@ from functools import cached_property
 from homeroom.audit.trail import AuditTrail
 from homeroom.config import Settings
 from homeroom.identity.badges import BadgeService
+from homeroom.identity.lockout import SignInLockout
 from homeroom.identity.password_login import PasswordLogin
 from homeroom.identity.passwords import PasswordHasher
 from homeroom.identity.sessions import SessionStore
@@ -104,6 +105,7 @@ class Container:
             clients=ClientDirectory(self.db),
             sessions=self.sessions,
             client_secret_key=self.client_secret_key,
+            limiter=self.rate_limiter,
         )
 
     @cached_property
@@ -127,6 +129,11 @@ class Container:
     @cached_property
     def login_throttle(self) -> LoginThrottle:
         return LoginThrottle(self.kv)
+
+    @cached_property
+    def sign_in_lockout(self) -> SignInLockout:
+        """Temporary lockout after repeated sign-in failures (any method), on ``rate_limiter``."""
+        return SignInLockout(self.rate_limiter)
 
     @cached_property
     def portal(self) -> PortalService:

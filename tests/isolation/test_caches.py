@@ -98,9 +98,9 @@ def test_cached_connection_of_a_is_never_served_to_b(world: World) -> None:
 
 
 def test_login_throttle_of_a_does_not_lock_b() -> None:
-    throttle = LoginThrottle(MemoryKV(), limit=2)
+    throttle = LoginThrottle(MemoryKV(), max_failures=2)
     a, b = new_id("district"), new_id("district")
     for _ in range(2):
-        throttle.failed(a, "sam", "10.0.0.1")
-    assert throttle.blocked(a, "sam", "10.0.0.1")
-    assert not throttle.blocked(b, "sam", "10.0.0.1")
+        throttle.failed(a, "sam")
+    assert throttle.check(a, "10.0.0.1", "sam") is not None  # sam of A is locked
+    assert throttle.check(b, "10.0.0.1", "sam") is None  # sam of B is not

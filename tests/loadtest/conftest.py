@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+METRICS_TOKEN = "smoke-metrics-token"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -52,6 +54,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         HOMEROOM_PORT=str(port),
         HOMEROOM_ISSUER=f"http://127.0.0.1:{port}",
         HOMEROOM_LOG_LEVEL="warning",
+        # Every virtual user comes from 127.0.0.1: the per-address limit (300/minute by
+        # default) would refuse the run itself. Account lockouts stay at their defaults.
+        HOMEROOM_RATE_LIMIT_IP="1000000/minute",
+        HOMEROOM_RATE_LIMIT_CLIENT="1000000/minute",
+        HOMEROOM_METRICS_TOKEN=METRICS_TOKEN,
     )
     assert homeroom(env, "migrate").returncode == 0
     log = (data / "serve.log").open("wb")

@@ -1,8 +1,8 @@
 """Smoke runs of the harness against a real Homeroom server on loopback.
 
-They assert zero errors and exact counts, never speed. The OIDC scenarios need the OpenID
-Provider's endpoints (authorize, token, userinfo, JWKS, the /login page), which arrive with
-issue 9's provider work: until then their tests skip, saying so (see ``needs_oidc``).
+They assert zero errors and exact counts, never speed. The OIDC scenarios run against
+Homeroom's own OpenID Provider: a missing discovery document is a failure, not a skip, and
+under ``HOMEROOM_REQUIRE_SERVICES=1`` any skip of an ``oidc`` test fails (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.loadtest.conftest import LiveServer, free_port, homeroom
+from tests.loadtest.conftest import METRICS_TOKEN, LiveServer, free_port, homeroom
+
+NO_ROSTER_API = pytest.mark.xfail(
+    reason="Homeroom serves no OneRoster REST API yet (roster work, not merged): 404",
+    strict=True,  # passes once the API ships, and then this mark must go
+)
+BACK_TO_SCHOOL_WITHOUT_ROSTER = "instant_login=70,password_login=10,refresh=10,client_credentials=5"
 
 
 def run_json(env: dict[str, str], *args: str) -> tuple[int, dict[str, object], str]:
@@ -173,7 +179,7 @@ def _has_oidc(live_server: LiveServer) -> bool:
 @pytest.fixture
 def seeded(live_server: LiveServer, tmp_path: Path) -> Path:
     if not _has_oidc(live_server):
-        pytest.skip("the OpenID Provider endpoints (issue 9) are not in this build")
+        pytest.fail("Homeroom serves no discovery document: the OIDC smoke runs cannot run")
     out = tmp_path / "seed.json"
     result = homeroom(
         live_server.env,
@@ -189,7 +195,13 @@ def seeded(live_server: LiveServer, tmp_path: Path) -> Path:
 @pytest.mark.oidc
 @pytest.mark.parametrize(
     "scenario",
-    ["instant_login", "password_login", "refresh", "client_credentials", "roster_paging"],
+    [
+        "instant_login",
+        "password_login",
+        "refresh",
+        "client_credentials",
+        pytest.param("roster_paging", marks=NO_ROSTER_API),
+    ],
 )
 def test_oidc_scenario_smoke(
     scenario: str, live_server: LiveServer, seeded: Path, tmp_path: Path
@@ -209,17 +221,76 @@ def test_oidc_scenario_smoke(
     assert s["flows_ok"] == 50 and s["flows_failed"] == 0
 
 
+def _metric(text: str, name: str, **labels: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total
+
+
+def _scrape(live_server: LiveServer) -> str:
+    r = httpx.get(
+        live_server.url + "/metrics",
+        headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+        timeout=5,
+    )
+    assert r.status_code == 200, r.text
+    return r.text
+
+
 @pytest.mark.oidc
-def test_back_to_school_profile_smoke(
+def test_metrics_move_during_a_smoke_run(
     live_server: LiveServer, seeded: Path, tmp_path: Path
+) -> None:
+    """What an operator watches during back-to-school: sign-ins, tokens per grant, HTTP."""
+    before = _scrape(live_server)
+    code, s, err = run_json(
+        live_server.env,
+        "--url", live_server.url,
+        "--scenario", "password_login",
+        "--rate", "5",
+        "--duration", "2s",
+        "--concurrency", "2",
+        "--seed-file", str(seeded),
+        "--report", str(tmp_path / "r"),
+        "--fail-on", "errors>0",
+    )  # fmt: skip
+    assert code == 0, (err, s.get("errors_by_kind"))
+    after = _scrape(live_server)
+    flows = s["flows_ok"]
+    assert isinstance(flows, int) and flows == 10
+
+    def moved(name: str, **labels: str) -> float:
+        return _metric(after, name, **labels) - _metric(before, name, **labels)
+
+    assert moved("homeroom_logins_total", method="password", outcome="success") == flows
+    assert moved("homeroom_tokens_issued_total", grant="authorization_code") == flows
+    assert moved("homeroom_http_requests_total", route="/token", status="200") == flows
+    assert moved("homeroom_http_requests_total", route="/userinfo", status="200") == flows
+
+
+@pytest.mark.oidc
+@pytest.mark.parametrize(
+    "mix",
+    [
+        pytest.param(["--profile", "back-to-school"], id="profile", marks=NO_ROSTER_API),
+        pytest.param(["--scenario", BACK_TO_SCHOOL_WITHOUT_ROSTER], id="without-roster"),
+    ],
+)
+def test_back_to_school_profile_smoke(
+    mix: list[str], live_server: LiveServer, seeded: Path, tmp_path: Path
 ) -> None:
     code, s, err = run_json(
         live_server.env,
         "--url", live_server.url,
-        "--profile", "back-to-school",
+        *mix,
         "--rate", "20",
         "--duration", "10s",
-        "--concurrency", "6",
+        "--concurrency", "12",
         "--seed-file", str(seeded),
         "--report", str(tmp_path / "r"),
         "--fail-on", "errors>0,down_minutes>0",

@@ -31,12 +31,12 @@ def test_successful_sign_in_sets_a_locked_down_session_cookie(op: OP) -> None:
     [("lisa", "wrong-password"), ("nobody", "correct-horse-1"), ("", "x")],
 )
 def test_failures_are_generic(op: OP, username: str, password: str) -> None:
-    before = _logins("failure")
+    before = _logins("bad_credentials")
     r = op.login(username=username or "x", password=password)
     assert r.status_code == 401
     assert "That sign-in did not work" in r.text
     assert "homeroom_session=" not in r.headers.get("set-cookie", "")
-    assert _logins("failure") == before + 1
+    assert _logins("bad_credentials") == before + 1
 
 
 def test_inactive_users_cannot_sign_in(op: OP) -> None:
@@ -89,14 +89,27 @@ def test_next_keeps_local_paths() -> None:
     assert safe_next("/authorize?client_id=a&x=%2F%2F") == "/authorize?client_id=a&x=%2F%2F"
 
 
-def test_repeated_failures_lock_the_account_temporarily(op: OP) -> None:
-    limit = op.container.login_throttle.max_failures
+def test_repeated_failures_lock_the_account_for_that_address(op: OP) -> None:
+    limit = op.container.rate_limiter.limits("account")[0].amount
+    before = _logins("locked")
     for _ in range(limit):
         assert op.login(password="wrong-password").status_code == 401
     blocked = op.login()  # even the right password, until the window passes
     assert blocked.status_code == 429 and "Too many sign-in attempts" in blocked.text
     assert int(blocked.headers["retry-after"]) > 0
+    assert blocked.headers["x-ratelimit-remaining"] == "0"
     assert "homeroom_session=" not in blocked.headers.get("set-cookie", "")
+    assert _logins("locked") == before + 1
     # Another account from the same address is unaffected.
     other = op.login(username="hoover")
     assert other.status_code == 200 and "You are signed in" in other.text
+
+
+def test_a_success_forgets_earlier_failures(op: OP) -> None:
+    limit = op.container.rate_limiter.limits("account")[0].amount
+    for _ in range(limit - 1):
+        assert op.login(password="wrong-password").status_code == 401
+    assert op.login().status_code == 200
+    for _ in range(limit - 1):
+        assert op.login(password="wrong-password").status_code == 401
+    assert op.login().status_code == 200

@@ -11,7 +11,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from homeroom.cli.main import main
 from homeroom.ops.probe import STEPS, ProbeConfig, ProbeMetrics, run_probe
-from homeroom.web.app import create_app
 from homeroom.wiring import Container
 from tests.ops import scripted_op as op
 from tests.services import free_port
@@ -24,6 +23,7 @@ CONFIG = ProbeConfig(
     client_id=op.CLIENT_ID,
     client_secret=op.CLIENT_SECRET,
     redirect_uri=op.REDIRECT_URI,
+    portal_path="/d/{district}",  # the scripted provider's portal page
 )
 
 
@@ -56,25 +56,6 @@ def test_broken_app_login_fails_although_portal_sign_in_works() -> None:
         report = run_probe(CONFIG, client)
     assert [s.ok for s in report.steps] == [True, True, False]
     assert "instead of redirecting to the app" in report.steps[-1].detail
-
-
-def test_probe_against_homeroom_fails_at_discovery_until_oidc_is_merged(
-    container: Container,
-) -> None:
-    with TestClient(create_app(container)) as client:
-        report = run_probe(
-            ProbeConfig(
-                url="http://testserver",
-                district="maplewood",
-                username="student01",
-                password="x",
-                client_id="app_x",
-                redirect_uri="http://testserver/demo-app/callback",
-            ),
-            client,
-        )
-    assert report.failed is not None and report.failed.name == "discovery"
-    assert "HTTP 404" in report.failed.detail
 
 
 def test_probe_metrics_record_each_run() -> None:

@@ -32,14 +32,20 @@ User.objects.bulk_create(
 Application.objects.filter(name__startswith="loadtest").delete()
 code_secret, cc_secret = "code-secret-compare-0123456789", "cc-secret-compare-0123456789"
 Application.objects.create(
-    name="loadtest-code", client_id="loadtest-code", client_secret=code_secret,
+    name="loadtest-code",
+    client_id="loadtest-code",
+    client_secret=code_secret,
     client_type=Application.CLIENT_CONFIDENTIAL,
     authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-    redirect_uris=REDIRECT, skip_authorization=True, algorithm=Application.RS256_ALGORITHM,
+    redirect_uris=REDIRECT,
+    skip_authorization=True,
+    algorithm=Application.RS256_ALGORITHM,
     hash_client_secret=HASH_SECRETS,
 )
 Application.objects.create(
-    name="loadtest-cc", client_id="loadtest-cc", client_secret=cc_secret,
+    name="loadtest-cc",
+    client_id="loadtest-cc",
+    client_secret=cc_secret,
     client_type=Application.CLIENT_CONFIDENTIAL,
     authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
     hash_client_secret=HASH_SECRETS,

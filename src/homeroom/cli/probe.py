@@ -92,10 +92,13 @@ def probe(
         bool, typer.Option("--demo", help="Use the demo district's student and demo app.")
     ] = False,
     data_dir: Annotated[
-        Path, typer.Option(help="Where 'homeroom demo' wrote demo-app.json (--demo).")
+        Path,
+        typer.Option(
+            envvar="HOMEROOM_DATA_DIR", help="Where 'homeroom demo' wrote demo-app.json (--demo)."
+        ),
     ] = Path("var"),
     portal_path: Annotated[str, typer.Option(help="Portal page with the sign-in form.")] = (
-        "/d/{district}"
+        "/login?district={district}"
     ),
     timeout: Annotated[float, typer.Option(help="Seconds per HTTP call.")] = 10.0,
     interval: Annotated[float, typer.Option(help="Run every N seconds (0 = once).", min=0)] = 0.0,

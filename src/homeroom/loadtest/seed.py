@@ -17,6 +17,7 @@ from typing import Any
 from homeroom.errors import Conflict, NotFound
 from homeroom.roster.models import Role
 from homeroom.sharing.models import FieldGroup
+from homeroom.tenancy import TenantScope
 from homeroom.wiring import Container
 
 __all__ = ["SeedResult", "seed_loadtest"]
@@ -64,6 +65,9 @@ def seed_loadtest(
             )
             created += 1
         except Conflict:
+            # A re-seed writes a new password into the seed file: give it to the existing
+            # load-test users too, or every sign-in of the run fails.
+            _reset_password(container, target.id, f"{prefix}{n:05d}", password)
             existing += 1
     new_app = container.apps.create_app("Load test", [REDIRECT_URI], actor="loadtest")
     container.apps.connect(
@@ -89,3 +93,10 @@ def seed_loadtest(
     with os.fdopen(fd, "w") as fh:
         json.dump(data, fh, indent=2)
     return SeedResult(out, created, existing, new_app.app.id)
+
+
+def _reset_password(container: Container, district_id: str, username: str, password: str) -> None:
+    with TenantScope(district_id), container.db.scoped() as uow:
+        user = uow.users.by_username(username)
+        if user is not None:
+            uow.users.set_password_hash(user.id, container.passwords.hash(password))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from homeroom.identity.sessions import SessionStore
 from homeroom.oidc.clients import ClientDirectory
 from homeroom.oidc.keys import KeyRing
+from homeroom.ops.ratelimit import RateLimiter
 from homeroom.storage.kv import KV
 from homeroom.storage.sql import Database
 
@@ -77,6 +78,7 @@ class OidcContext:
     sessions: SessionStore
     client_secret_key: bytes
     lifetimes: Lifetimes = field(default_factory=Lifetimes)
+    limiter: RateLimiter | None = None  # per-client limits at the token endpoint
 
     @property
     def endpoints(self) -> Endpoints:

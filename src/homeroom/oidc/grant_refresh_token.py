@@ -49,16 +49,19 @@ def refresh_token_grant(ctx: OidcContext, app: App, form: Mapping[str, str]) -> 
     refused: str | None = None
     family_to_revoke: str | None = None
     body: dict[str, Any] = {}
+    token_hash = hash_token(token)
     with TenantScope(district_id), ctx.db.scoped() as uow:
-        row = uow.refresh_tokens.find(hash_token(token))
+        # The compare-and-set comes first, so the transaction writes before it reads: a
+        # read-then-write transaction cannot wait for a concurrent writer on SQLite (it
+        # fails "database is locked"), and any refusal below raises, rolling it back.
+        rotated = uow.refresh_tokens.mark_rotated(token_hash, now_dt)
+        row = uow.refresh_tokens.find(token_hash)
         if row is None or row.client_id != app.id:
             raise InvalidGrant("refresh token is invalid")
         if row.revoked_at is not None or row.expires_at <= now_dt:
             raise InvalidGrant("refresh token is expired or revoked")
         scope = _narrow_scope(row.scope, form.get("scope"))
-        if row.rotated_at is not None or not uow.refresh_tokens.mark_rotated(
-            row.token_hash, now_dt
-        ):
+        if not rotated:
             refused, family_to_revoke = "refresh token reuse detected", row.family_id
         else:
             connection = ctx.clients.connection(district_id, app.id)

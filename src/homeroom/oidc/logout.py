@@ -32,8 +32,8 @@ from homeroom.oidc.authorize import session_sid
 from homeroom.oidc.bearer import ALLOWED_ALGS
 from homeroom.oidc.context import OidcContext
 from homeroom.oidc.errors import InvalidRequest, add_query
-from homeroom.oidc.metrics import BACKCHANNEL_LOGOUTS
 from homeroom.oidc.tokens import TokenSigner, new_jti
+from homeroom.ops.metrics import BACKCHANNEL_LOGOUTS
 from homeroom.sharing.models import App
 
 __all__ = ["BACKCHANNEL_EVENT", "LogoutRequest", "parse_logout_request", "send_backchannel"]

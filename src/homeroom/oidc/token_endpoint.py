@@ -20,7 +20,7 @@ from homeroom.oidc.errors import InvalidRequest, UnsupportedGrantType
 from homeroom.oidc.grant_authorization_code import authorization_code_grant
 from homeroom.oidc.grant_client_credentials import SERVICE_SCOPES, client_credentials_grant
 from homeroom.oidc.grant_refresh_token import refresh_token_grant
-from homeroom.oidc.metrics import TOKENS_ISSUED
+from homeroom.ops.metrics import TOKENS_ISSUED
 from homeroom.sharing.models import App
 
 __all__ = ["GRANTS", "GRANT_TYPES", "SERVICE_SCOPES", "token_request"]
@@ -39,6 +39,9 @@ def token_request(
 ) -> dict[str, Any]:
     """Authenticate the client (RFC 6749 §3.2.1), then run the grant it asks for."""
     app, _method = authenticate_client(ctx, form, authorization, ctx.endpoints.token)
+    if ctx.limiter is not None:
+        # Counted after authentication, so nobody can spend another client's budget.
+        ctx.limiter.check("client", app.id)  # RateLimited: 429 + Retry-After
     grant_type = form.get("grant_type")
     if not grant_type:
         raise InvalidRequest("grant_type is required")

@@ -28,6 +28,7 @@ from prometheus_client import (
 from prometheus_client import multiprocess as _mp
 
 __all__ = [
+    "BACKCHANNEL_LOGOUTS",
     "BREAKER_REJECTED",
     "BREAKER_STATE",
     "BREAKER_TRANSITIONS",
@@ -93,8 +94,8 @@ RATE_LIMITED = Counter(
 
 LOGINS = Counter(
     "homeroom_logins_total",
-    "Portal sign-in attempts by method (password, badge, upstream) and outcome "
-    "(success, bad_credentials, locked, rate_limited, error)",
+    "Sign-in attempts by method (password, badge, upstream) and outcome "
+    "(success, bad_credentials, locked, rate_limited, csrf, error)",
     ["method", "outcome"],
 )
 OIDC_ERRORS = Counter(
@@ -106,6 +107,11 @@ TOKENS_ISSUED = Counter(
     "homeroom_tokens_issued_total",
     "Token responses issued by grant type (authorization_code, refresh_token, ...)",
     ["grant"],
+)
+BACKCHANNEL_LOGOUTS = Counter(
+    "homeroom_oidc_backchannel_logouts_total",
+    "Back-channel logout deliveries to relying parties by outcome (ok, failed)",
+    ["outcome"],
 )
 
 # ------------------------------------------------------------------ storage

@@ -8,6 +8,9 @@ protocol (so it works against any OpenID Provider, Homeroom included):
                       ``issuer`` MUST equal the URL it was fetched for (§4.3).
 2. ``portal_sign_in`` the district portal's sign-in form, filled like a browser would
                       (hidden fields such as CSRF tokens kept), by password.
+                      Default page: the provider's ``/login?district=<slug>``; set
+                      ``portal_path`` (``--portal-path /d/{district}``) once the portal
+                      pages exist.
 3. ``authorize``      authorization request with the portal session (RFC 6749 §4.1.1,
                       PKCE S256 per RFC 7636 §4.3); MUST end in a redirect to the app with
                       ``code`` and the same ``state`` (§4.1.2). A page, a login form or a
@@ -60,7 +63,7 @@ class ProbeConfig:
     client_id: str
     redirect_uri: str
     client_secret: str | None = None
-    portal_path: str = "/d/{district}"
+    portal_path: str = "/login?district={district}"
     scope: str = "openid profile"
     timeout_s: float = 10.0
 

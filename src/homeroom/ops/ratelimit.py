@@ -15,9 +15,11 @@ Keys are hashed before they reach the store: no usernames or addresses in Redis.
 
 Use from a domain service (the container holds one limiter, ``container.rate_limiter``)::
 
-    limiter.check("account", f"{district_id}:{username}")   # raises RateLimited (429)
-    ...password ok...
-    limiter.clear("account", f"{district_id}:{username}")   # forget failures on success
+    limiter.check("client", client_id)   # raises RateLimited (429)
+
+Sign-in lockout (count failures only, forget them on success) is
+:class:`homeroom.identity.lockout.SignInLockout` (``container.sign_in_lockout``), built on
+:meth:`RateLimiter.peek`, :meth:`RateLimiter.hit` and :meth:`RateLimiter.clear`.
 
 or on a route: ``dependencies=[Depends(rate_limit("ip"))]`` (``homeroom.web.ratelimit``).
 
@@ -126,7 +128,7 @@ class RateLimiter:
     def _id(key: str) -> str:
         return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
 
-    def _limits(self, category: str) -> list[RateLimitItem]:
+    def limits(self, category: str) -> list[RateLimitItem]:
         try:
             return self._items[category]
         except KeyError:
@@ -137,7 +139,7 @@ class RateLimiter:
 
         Raises :class:`ServiceUnavailable` when the store (Redis) is unreachable.
         """
-        items = self._limits(category)
+        items = self.limits(category)
         if not self.enabled:
             return Decision(True, category, items[0].amount, items[0].amount, time.time())
         ident = self._id(key)
@@ -161,6 +163,28 @@ class RateLimiter:
             self._denied[category].inc()
         return tightest
 
+    def peek(self, category: str, key: str) -> Decision:
+        """Whether one more hit would pass, without counting it (lockouts count failures
+        only, so they look before the attempt and hit after a failure)."""
+        items = self.limits(category)
+        if not self.enabled:
+            return Decision(True, category, items[0].amount, items[0].amount, time.time())
+        ident = self._id(key)
+        try:
+            tightest: Decision | None = None
+            for item in items:
+                stats = self._strategy.get_window_stats(item, category, ident)
+                decision = Decision(
+                    stats.remaining > 0, category, item.amount, stats.remaining, stats.reset_time
+                )
+                if tightest is None or _tighter(decision, tightest):
+                    tightest = decision
+        except StorageError as exc:
+            SERVER_ERRORS.labels(kind="rate_limit_store").inc()
+            raise ServiceUnavailable("rate-limit store unavailable", retry_after=2) from exc
+        assert tightest is not None
+        return tightest
+
     def check(self, category: str, key: str, cost: int = 1) -> Decision:
         """Like :meth:`hit`, but raise :class:`RateLimited` (429) when refused."""
         decision = self.hit(category, key, cost)
@@ -176,7 +200,7 @@ class RateLimiter:
         """Forget the count (e.g. an account's failures after a successful sign-in)."""
         ident = self._id(key)
         try:
-            for item in self._limits(category):
+            for item in self.limits(category):
                 self._strategy.clear(item, category, ident)
         except StorageError as exc:
             raise ServiceUnavailable("rate-limit store unavailable", retry_after=2) from exc

@@ -27,8 +27,8 @@ from starlette.concurrency import run_in_threadpool
 
 from homeroom.oidc.bearer import Principal, verify_access_token
 from homeroom.oidc.errors import InsufficientScope, InvalidRequest, InvalidToken, OAuthError
-from homeroom.oidc.metrics import OIDC_ERRORS
 from homeroom.oidc.tokens import RevocationList
+from homeroom.ops.metrics import OIDC_ERRORS
 from homeroom.wiring import Container
 
 __all__ = [

@@ -3,7 +3,9 @@
 A plain username/password form for now; the portal (badges, upstream IdPs) creates sessions
 the same way (``sessions.start`` + ``session_cookie.write``). The form is CSRF-protected,
 errors are generic (no hint whether the district, the user or the password was wrong),
-repeated failures are throttled per account and address (``identity.throttle``),
+every POST counts against the per-address rate limit and repeated failures lock the account
+for that address for a while (``identity.lockout`` on ``ops.ratelimit``), both 429 +
+Retry-After,
 argon2id runs in a worker thread, and ``next`` is a same-origin path only (never an open
 redirect).
 """
@@ -17,7 +19,9 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from homeroom.audit.models import AuditEvent
-from homeroom.oidc.metrics import LOGINS
+from homeroom.errors import RateLimited
+from homeroom.identity.lockout import SignInLocked
+from homeroom.ops.metrics import LOGINS
 from homeroom.web.pages import csrf_of, render
 from homeroom.wiring import Container
 
@@ -101,41 +105,43 @@ async def login_submit(request: Request) -> Response:
     district_slug = field.get("district", "").strip().lower()
     username = field.get("username", "").strip()
     next_url = safe_next(field.get("next")) or ""
-    if not csrf_of(request).valid(request, field.get("csrf_token")):
-        LOGINS.labels(method="password", outcome="csrf").inc()
+
+    def again(error: str, status_code: int) -> Response:
         return _page(
             request,
             district=district_slug,
             username=username,
             next_url=next_url,
-            error="Your sign-in form expired. Please try again.",
-            status_code=400,
+            error=error,
+            status_code=status_code,
         )
+
+    if not csrf_of(request).valid(request, field.get("csrf_token")):
+        LOGINS.labels(method="password", outcome="csrf").inc()
+        return again("Your sign-in form expired. Please try again.", 400)
     district = container.oidc.clients.district_by_slug(district_slug)
     district_id = None if district is None else district.id
     ip = request.client.host if request.client else "-"
-    throttle = container.login_throttle
-    # Unknown districts still count against the address, under a key of their own.
-    scope_key = district_id or "unknown-district"
-    refusal = await run_in_threadpool(throttle.check, scope_key, ip, username)
-    if refusal is not None:
-        LOGINS.labels(method="password", outcome=refusal.reason).inc()
-        refused = _page(
-            request,
-            district=district_slug,
-            username=username,
-            next_url=next_url,
-            error=THROTTLED_ERROR,
-            status_code=429,
-        )
-        refused.headers["Retry-After"] = str(refusal.retry_after)
-        return refused
+    lockout = container.sign_in_lockout
+
+    def guard() -> None:
+        container.rate_limiter.check("ip", ip)
+        lockout.check(district_id, username, ip)
+
+    try:
+        await run_in_threadpool(guard)
+    except RateLimited as refused:
+        outcome = "locked" if isinstance(refused, SignInLocked) else "rate_limited"
+        LOGINS.labels(method="password", outcome=outcome).inc()
+        refusal = again(THROTTLED_ERROR, 429)
+        refusal.headers.update(refused.headers)
+        return refusal
     user = await run_in_threadpool(
         container.password_login.verify, district_id, username, field.get("password", "")
     )
     if user is None:
-        await run_in_threadpool(throttle.failed, scope_key, username)
-        LOGINS.labels(method="password", outcome="failure").inc()
+        await run_in_threadpool(lockout.failed, district_id, username, ip)
+        LOGINS.labels(method="password", outcome="bad_credentials").inc()
         failure = AuditEvent(
             actor="anonymous",
             action="signin.failure",
@@ -146,14 +152,7 @@ async def login_submit(request: Request) -> Response:
             detail={"method": "password", "district": district_slug[:64]},
         )
         await run_in_threadpool(container.audit_trail.record, district_id, failure)
-        return _page(
-            request,
-            district=district_slug,
-            username=username,
-            next_url=next_url,
-            error=GENERIC_ERROR,
-            status_code=401,
-        )
+        return again(GENERIC_ERROR, 401)
     LOGINS.labels(method="password", outcome="success").inc()
     success = AuditEvent(
         actor=f"user:{user.id}",
@@ -164,7 +163,7 @@ async def login_submit(request: Request) -> Response:
         detail={"method": "password"},
     )
     await run_in_threadpool(container.audit_trail.record, user.district_id, success)
-    await run_in_threadpool(throttle.succeeded, scope_key, username)
+    await run_in_threadpool(lockout.succeeded, district_id, username, ip)
     old = container.session_cookie.read(request)
     if old:
         await run_in_threadpool(container.sessions.end, old)  # no session fixation

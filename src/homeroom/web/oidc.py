@@ -13,6 +13,8 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from homeroom.demo import demo_app_credentials
 from homeroom.identity.sessions import Session
@@ -22,10 +24,10 @@ from homeroom.oidc.discovery import metadata
 from homeroom.oidc.errors import InvalidRequest, OAuthError
 from homeroom.oidc.introspection import introspect
 from homeroom.oidc.logout import parse_logout_request, send_backchannel
-from homeroom.oidc.metrics import OIDC_ERRORS
 from homeroom.oidc.revocation import revoke
 from homeroom.oidc.token_endpoint import token_request
 from homeroom.oidc.userinfo import userinfo
+from homeroom.ops.metrics import OIDC_ERRORS
 from homeroom.web.bearer import bearer_token_from, install_bearer_errors, verify_bearer
 from homeroom.web.demo_app import create_demo_app
 from homeroom.web.pages import csrf_of, render
@@ -83,7 +85,6 @@ async def discovery(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/jwks.json")
 def jwks(request: Request) -> Response:
     body = _container(request).key_ring.jwks_json()
     return Response(
@@ -96,7 +97,6 @@ def jwks(request: Request) -> Response:
 # ------------------------------------------------------------------ authorization
 
 
-@router.get("/authorize")
 async def authorize_get(request: Request) -> Response:
     return await run_in_threadpool(_authorize, request, list(request.query_params.multi_items()))
 
@@ -133,13 +133,17 @@ def _authorize(request: Request, pairs: list[tuple[str, str]]) -> Response:
 # ------------------------------------------------------------------ token and friends
 
 
-@router.post("/token")
 async def token(request: Request) -> Response:
+    container = _container(request)
+    ip = request.client.host if request.client else "-"
     try:
         form = await _form(request)
-        body = await run_in_threadpool(
-            token_request, _container(request).oidc, form, request.headers.get("authorization")
-        )
+
+        def run() -> dict[str, Any]:
+            container.rate_limiter.check("ip", ip)  # RateLimited: 429 + Retry-After
+            return token_request(container.oidc, form, request.headers.get("authorization"))
+
+        body = await run_in_threadpool(run)
     except OAuthError as error:
         return oauth_error_json("token", error)
     return JSONResponse(body, headers=NO_STORE)
@@ -169,7 +173,6 @@ async def revocation(request: Request) -> Response:
     return Response(status_code=200, headers=NO_STORE)
 
 
-@router.api_route("/userinfo", methods=["GET", "POST"])
 async def userinfo_endpoint(request: Request) -> Response:
     container = _container(request)
     try:
@@ -258,10 +261,31 @@ def _logout(
     return response
 
 
+class _HotRoute(Route):
+    """A plain Starlette route that names itself in the scope, as FastAPI's routes do, so
+    the request metrics label it by its path template (FastAPI's router does not set
+    ``scope["route"]`` for plain routes)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
+
+
 def install(app: FastAPI) -> None:
     """Mount the OpenID Provider (and its sign-in page) on the app."""
     from homeroom.web import login
 
+    # Protocol hot paths are plain Starlette routes (DESIGN: no FastAPI dependency solving or
+    # validation per request), first in the routing table so they match at once.
+    hot = [
+        _HotRoute("/authorize", authorize_get, methods=["GET"]),
+        _HotRoute("/token", token, methods=["POST"]),
+        _HotRoute("/userinfo", userinfo_endpoint, methods=["GET", "POST"]),
+        _HotRoute("/jwks.json", jwks, methods=["GET"]),
+    ]
+    app.router.routes[0:0] = hot
     app.include_router(router)
     app.include_router(login.router)
     install_bearer_errors(app)

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from homeroom.errors import NotFound, ServiceUnavailable
 from homeroom.identity.upstream import UpstreamProtocolError, UpstreamUnmatched, district_idps
-from homeroom.oidc.metrics import LOGINS
+from homeroom.ops.metrics import LOGINS
 from homeroom.roster.models import District
 from homeroom.web.portal import (
     _container,

@@ -32,7 +32,9 @@ TEMPLATES = [
         "OPTIONS": {"context_processors": ["django.template.context_processors.csrf"]},
     }
 ]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE / "var" / "dot.sqlite3"}}
+DATABASES = {
+    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE / "var" / "dot.sqlite3"}
+}
 PASSWORD_HASHERS = ["dotsite.hashers.HomeroomArgon2"]
 USE_TZ = True
 LOGIN_URL = "/accounts/login/"
