@@ -133,7 +133,7 @@ def _link_header(request: Request, total: int, offset: int, limit: int) -> str:
 
 
 def build_router(
-    principal_dependency: Callable[..., Principal] = require_principal,
+    principal_dependency: Callable[..., Any] = require_principal,
 ) -> APIRouter:
     """Both APIs' routes, authenticated by ``principal_dependency``."""
     router = APIRouter(responses=RESPONSES)
