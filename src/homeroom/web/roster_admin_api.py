@@ -100,6 +100,7 @@ def sharing(request: Request, admin: Admin, client_id: str) -> JSONResponse:
         }
     },
     responses={
+        400: {"description": "The body is not a zip archive", "content": _JSON},
         413: {"description": "The package is larger than the cap", "content": _JSON},
         415: {"description": "The body is not application/zip", "content": _JSON},
         422: {"description": "Every error, with file, line and column", "content": _JSON},
