@@ -19,9 +19,6 @@ from tests.conftest import SqlTarget
 from tests.roster.test_roster_admin_api import PASSWORD, login
 from tests.roster.test_roster_e2e import open_world
 
-# The upload is a zip: send generated bodies as raw bytes, as for application/octet-stream.
-schemathesis.serializer.alias("application/zip", "application/octet-stream")
-
 # The current test's credentials (a schemathesis test may request no other fixture).
 AUTH: dict[str, str] = {}
 

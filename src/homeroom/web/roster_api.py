@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -60,6 +60,12 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     429: {"description": "Rate limit of this token passed; see Retry-After", **_ERROR},
 }
 
+
+# Homeroom ids are typed and opaque (``usr_…``): anything else cannot name a record, and a
+# NUL byte would be refused by PostgreSQL as a server error rather than a 404.
+ID_PATTERN = "^[A-Za-z0-9_.-]{1,64}$"
+RecordId = Annotated[str, Path(pattern=ID_PATTERN)]
+NO_NUL = "^[^\\x00]*$"
 
 _BEARER = RequireBearer()
 ROSTER_SCOPE = "roster.read"
@@ -148,10 +154,10 @@ def build_router(
     def list_params(
         limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-        sort: Annotated[str | None, Query(max_length=100)] = None,
+        sort: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
         orderBy: Annotated[str | None, Query(pattern="^(asc|desc)$")] = None,  # noqa: N803
-        filter: Annotated[str | None, Query(max_length=2000)] = None,
-        fields: Annotated[str | None, Query(max_length=2000)] = None,
+        filter: Annotated[str | None, Query(max_length=2000, pattern=NO_NUL)] = None,
+        fields: Annotated[str | None, Query(max_length=2000, pattern=NO_NUL)] = None,
     ) -> ListParams:
         return ListParams(limit, offset, sort, orderBy, filter, fields)
 
@@ -189,8 +195,8 @@ def build_router(
         def single(
             request: Request,
             principal: Caller,
-            record_id: str,
-            fields: Annotated[str | None, Query(max_length=2000)] = None,
+            record_id: RecordId,
+            fields: Annotated[str | None, Query(max_length=2000, pattern=NO_NUL)] = None,
         ) -> JSONResponse:
             return oneroster(request, principal, key, lambda r: r.get(name, record_id, fields))
 
@@ -198,7 +204,7 @@ def build_router(
 
     def make_nested(parent: str, child: str) -> Callable[..., JSONResponse]:
         def nested(
-            request: Request, principal: Caller, record_id: str, params: Params
+            request: Request, principal: Caller, record_id: RecordId, params: Params
         ) -> JSONResponse:
             return oneroster(
                 request, principal, child, lambda r: r.nested(parent, record_id, child, params)
@@ -229,8 +235,8 @@ def build_router(
 
     def cursor(
         limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-        starting_after: Annotated[str | None, Query(max_length=64)] = None,
-        ending_before: Annotated[str | None, Query(max_length=64)] = None,
+        starting_after: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+        ending_before: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     ) -> Cursor:
         return Cursor(limit, starting_after, ending_before)
 
@@ -258,7 +264,7 @@ def build_router(
         return clever(request, principal, lambda r: {"data": [r.district()], "links": []})
 
     @router.get(f"{CLEVER}/districts/{{record_id}}", tags=tag)
-    def district(request: Request, principal: Caller, record_id: str) -> JSONResponse:
+    def district(request: Request, principal: Caller, record_id: RecordId) -> JSONResponse:
         def call(r: CleverReader) -> Any:
             if record_id != principal.district_id:
                 raise UnknownObject("district not found")
@@ -296,14 +302,14 @@ def build_router(
         return clever_list
 
     def make_clever_get(kind: str) -> Callable[..., JSONResponse]:
-        def clever_get(request: Request, principal: Caller, record_id: str) -> JSONResponse:
+        def clever_get(request: Request, principal: Caller, record_id: RecordId) -> JSONResponse:
             return clever(request, principal, lambda r: r.get(kind, record_id))
 
         return clever_get
 
     def make_clever_nested(parent: str, child: str) -> Callable[..., JSONResponse]:
         def clever_nested(
-            request: Request, principal: Caller, record_id: str, paging: Paging
+            request: Request, principal: Caller, record_id: RecordId, paging: Paging
         ) -> JSONResponse:
             return clever(request, principal, lambda r: r.nested(parent, record_id, child, paging))
 
