@@ -14,7 +14,7 @@ from homeroom.roster.models import District
 from homeroom.sharing.models import FieldGroup, ScopeMode
 from homeroom.sharing.principal import Principal
 from homeroom.web.app import create_app
-from homeroom.web.roster_api import build_router, require_principal
+from homeroom.web.roster_api import require_principal
 from homeroom.wiring import Container
 from tests.roster.packages import copy_sample
 
@@ -39,9 +39,7 @@ def world(container: Container, tmp_path: Path) -> tuple[District, District, str
 
 @pytest.fixture
 def app(container: Container) -> FastAPI:
-    application = create_app(container)
-    application.include_router(build_router())
-    return application
+    return create_app(container)
 
 
 @pytest.fixture
@@ -56,7 +54,7 @@ def act_as(app: FastAPI, principal: Principal) -> None:
 
 def test_without_the_dependency_it_is_401(as_principal: TestClient, world: object) -> None:
     r = as_principal.get("/ims/oneroster/v1p1/users")
-    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert r.status_code == 401 and r.headers["www-authenticate"] == 'Bearer realm="homeroom"'
 
 
 def test_oneroster_returns_exactly_the_shared_subset(

@@ -14,7 +14,7 @@ from schemathesis.checks import positive_data_acceptance
 from homeroom.sharing.models import FieldGroup, ScopeMode
 from homeroom.sharing.principal import Principal
 from homeroom.web.app import create_app
-from homeroom.web.roster_api import build_router, require_principal
+from homeroom.web.roster_api import require_principal
 from homeroom.wiring import Container
 from tests.roster.packages import copy_sample
 
@@ -32,7 +32,6 @@ def api_schema(container: Container, tmp_path: Path) -> schemathesis.schemas.Bas
         field_groups=[FieldGroup.EMAIL, FieldGroup.DEMOGRAPHICS],
     )
     app = create_app(container)
-    app.include_router(build_router())
     app.dependency_overrides[require_principal] = lambda: Principal(app_id, district.id)
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
     return schema.include(path_regex=r"^/(ims/oneroster/v1p1|api/v3)/")

@@ -39,6 +39,7 @@ from homeroom.oidc.errors import (
 from homeroom.oidc.errors import add_query as _add_query
 from homeroom.roster.models import User
 from homeroom.sharing.models import App
+from homeroom.sharing.policy import SharingPolicy
 from homeroom.storage.sql.types import utcnow
 from homeroom.tenancy import TenantScope
 
@@ -240,12 +241,16 @@ def _authorize(
         request.login_hint if request.login_hint and is_id(request.login_hint, "user") else None
     )
     user: User | None = None
+    shared = False
+    connection = None
     if (
         session is not None
         and (district_id is None or session.district_id == district_id)
         and (hinted_user is None or hinted_user == session.user_id)
     ):
-        user = _active_user(ctx, session)
+        # Cached per (district, app): no database read once warm.
+        connection = ctx.clients.connection(session.district_id, request.client.id)
+        user, shared = _active_user(ctx, session, SharingPolicy.of(connection, utcnow()))
     fresh_enough = (
         session is not None
         and user is not None
@@ -258,12 +263,13 @@ def _authorize(
         username_hint = None if hinted_user else request.login_hint
         return LoginNeeded(request.district_slug, username_hint, _return_to(request))
     assert session is not None and user is not None
-    connection = ctx.clients.connection(session.district_id, request.client.id)
-    # A user may only sign in to an app their district has connected, for their role.
+    # A user may only sign in to an app their district has connected, for their role, and
+    # only if the connection shares them (its schools, sections or rules).
     if (
         connection is None
         or not connection.active(utcnow())
         or user.role.value not in connection.roles_allowed
+        or not shared
     ):
         raise AccessDenied("this app is not available to you in your district")
     grant = AuthorizationCode(
@@ -287,8 +293,13 @@ def _authorize(
     return CodeRedirect(_add_query(request.redirect_uri, params))
 
 
-def _active_user(ctx: OidcContext, session: Session) -> User | None:
-    """The signed-in user (the one database read of an instant login), if still active."""
+def _active_user(
+    ctx: OidcContext, session: Session, policy: SharingPolicy | None
+) -> tuple[User | None, bool]:
+    """The signed-in user, if still active, and whether the app's connection shares them:
+    the one database read of an instant login."""
     with TenantScope(session.district_id), ctx.db.scoped() as uow:
-        user = uow.sign_in_users.find(session.user_id)
-    return user if user is not None and user.status == "active" else None
+        user, shared = uow.sign_in_users.find_shared(session.user_id, policy)
+    if user is None or user.status != "active":
+        return None, False
+    return user, shared

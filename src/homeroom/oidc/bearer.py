@@ -13,7 +13,6 @@ The web adapter (a FastAPI dependency enforcing bearer auth with RFC 6750 errors
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -21,27 +20,12 @@ from joserfc.errors import JoseError
 from homeroom.oidc.errors import InvalidToken
 from homeroom.oidc.keys import KeyRing
 from homeroom.oidc.tokens import RevocationList
+from homeroom.sharing.principal import Principal
 
 __all__ = ["ALLOWED_ALGS", "Principal", "verify_access_token"]
 
 ALLOWED_ALGS = ("ES256", "RS256")
 _LEEWAY_S = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is calling: a client, in one district, for a user (``subject``) or for itself
-    (client_credentials: ``subject`` is None)."""
-
-    client_id: str
-    district_id: str
-    subject: str | None
-    scopes: frozenset[str]
-    jti: str
-    exp: int
-
-    def has_scope(self, scope: str) -> bool:
-        return scope in self.scopes
 
 
 def verify_access_token(

@@ -17,6 +17,7 @@ from homeroom.oidc.refresh import hash_token, issue_refresh_token, parse, revoke
 from homeroom.oidc.responses import bearer_response
 from homeroom.oidc.tokens import TokenSigner, new_jti
 from homeroom.sharing.models import App
+from homeroom.sharing.policy import SharingPolicy
 from homeroom.storage.sql.types import utcnow
 from homeroom.tenancy import TenantScope
 
@@ -65,9 +66,12 @@ def refresh_token_grant(ctx: OidcContext, app: App, form: Mapping[str, str]) -> 
             refused, family_to_revoke = "refresh token reuse detected", row.family_id
         else:
             connection = ctx.clients.connection(district_id, app.id)
-            user = uow.sign_in_users.find(row.user_id)
+            user, shared = uow.sign_in_users.find_shared(
+                row.user_id, SharingPolicy.of(connection, now_dt)
+            )
             if (
-                user is None
+                not shared
+                or user is None
                 or user.status != "active"
                 or connection is None
                 or not connection.active(now_dt)

@@ -13,6 +13,7 @@ from homeroom.oidc.bearer import Principal
 from homeroom.oidc.claims import user_claims
 from homeroom.oidc.context import OidcContext
 from homeroom.oidc.errors import InsufficientScope, InvalidToken
+from homeroom.sharing.policy import SharingPolicy
 from homeroom.storage.sql.types import utcnow
 from homeroom.tenancy import TenantScope
 
@@ -25,8 +26,13 @@ def userinfo(ctx: OidcContext, principal: Principal) -> dict[str, Any]:
     connection = ctx.clients.connection(principal.district_id, principal.client_id)
     if connection is None or not connection.active(utcnow()):
         raise InvalidToken("the app is no longer connected to this district")
+    policy = SharingPolicy.of(connection, utcnow())
     with TenantScope(principal.district_id), ctx.db.scoped() as uow:
-        user = uow.sign_in_users.find(principal.subject)
+        user, shared = uow.sign_in_users.find_shared(principal.subject, policy)
     if user is None or user.status != "active":
         raise InvalidToken("the user is not active")
+    # Every claim goes through the connection's filter: a user the app no longer may see
+    # gets no claims at all (not even ``sub``).
+    if not shared:
+        raise InvalidToken("the user is not shared with this app")
     return user_claims(user, connection, principal.scopes)

@@ -12,7 +12,17 @@ from homeroom.config import Settings, load_settings
 from homeroom.ops.logging import configure_logging
 from homeroom.ops.metrics import mark_worker_dead
 from homeroom.ops.shedding import InFlightLimiter
-from homeroom.web import audit, health, metrics, oidc, portal, portal_upstream, status
+from homeroom.web import (
+    audit,
+    health,
+    metrics,
+    oidc,
+    portal,
+    portal_upstream,
+    roster_admin_api,
+    roster_api,
+    status,
+)
 from homeroom.web.errors import install_error_handlers
 from homeroom.web.middleware import RequestContextMiddleware
 from homeroom.wiring import Container, build
@@ -38,6 +48,8 @@ def create_app(container: Container) -> FastAPI:
     oidc.install(app)  # OpenID Provider, sign-in page, bearer errors
     app.include_router(portal.router)
     app.include_router(portal_upstream.router)
+    app.include_router(roster_api.build_router(roster_api.require_principal))
+    roster_admin_api.install(app)  # district-admin API: sharing report, package upload
     app.add_middleware(RequestContextMiddleware)
     # Added last = outermost: shed excess before routing, logging or any other work.
     app.add_middleware(

@@ -2,9 +2,9 @@
 Clever-style API (``/api/v3``). Thin: parse the query, call the readers in
 ``homeroom.roster.query`` under the caller's tenant scope and sharing policy, render.
 
-Authentication is not done here: routes take a :class:`Principal` from a dependency
-(``principal_dependency`` of :func:`build_router`), which the OpenID Provider supplies from
-a verified bearer token. An app that is not connected to the principal's district gets 404
+Authentication: routes take a :class:`Principal` from :func:`require_principal` (the
+OpenID Provider's bearer verification, RFC 6750 / RFC 9068) plus a per-token rate limit;
+tests may override the dependency. An app that is not connected to the principal's district gets 404
 for everything, the same as an unknown record.
 """
 
@@ -14,9 +14,12 @@ from enum import Enum
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
+from homeroom.oidc.errors import InsufficientScope
+from homeroom.ops.ratelimit import RateLimiter
 from homeroom.roster.query.clever import KINDS as CLEVER_KINDS
 from homeroom.roster.query.clever import CleverReader, Cursor
 from homeroom.roster.query.errors import RosterApiError, UnknownObject
@@ -32,6 +35,7 @@ from homeroom.sharing.principal import Principal
 from homeroom.sharing.service import SharingService
 from homeroom.storage.sql import UnitOfWork
 from homeroom.tenancy import TenantScope
+from homeroom.web.bearer import BearerError, RequireBearer
 from homeroom.wiring import Container
 
 __all__ = ["build_router", "require_principal"]
@@ -51,14 +55,45 @@ _ERROR = {"content": {"application/json": {"schema": {"type": "object"}}}}
 RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad request (imsx_StatusInfo for OneRoster)", **_ERROR},
     401: {"description": "No valid bearer token", **_ERROR},
-    403: {"description": "A user's token outside /me", **_ERROR},
+    403: {"description": "A user's token outside /me, or a token without roster.read", **_ERROR},
     404: {"description": "Not found, or not shared with this app", **_ERROR},
+    429: {"description": "Rate limit of this token passed; see Retry-After", **_ERROR},
 }
 
 
-def require_principal() -> Principal:
-    """Placeholder dependency: the OIDC bearer-token dependency replaces it."""
-    raise HTTPException(401, "bearer token required", headers={"WWW-Authenticate": "Bearer"})
+# Homeroom ids are typed and opaque (``usr_…``): anything else cannot name a record, and a
+# NUL byte would be refused by PostgreSQL as a server error rather than a 404.
+ID_PATTERN = "^[A-Za-z0-9_.-]{1,64}$"
+RecordId = Annotated[str, Path(pattern=ID_PATTERN)]
+NO_NUL = "^[^\\x00]*$"
+
+_BEARER = RequireBearer()
+ROSTER_SCOPE = "roster.read"
+
+
+async def require_principal(request: Request) -> Principal:
+    """The caller, from a verified RFC 9068 access token (RFC 6750 errors otherwise).
+
+    A district token (client_credentials) must carry ``roster.read``; a user's token
+    (authorization code) passes here and is held to ``/me`` by the routes. Each token's
+    client and district count against the ``client`` rate limit; the decision's
+    ``X-RateLimit-*`` headers go on every answer, and past the limit the answer is 429 with
+    ``Retry-After``.
+    """
+    principal = await _BEARER(request)
+    if principal.subject is None and not principal.has_scope(ROSTER_SCOPE):
+        raise BearerError(
+            InsufficientScope("the access token lacks a required scope", scope=ROSTER_SCOPE)
+        )
+    limiter: RateLimiter = request.app.state.container.rate_limiter
+    key = f"{principal.client_id}:{principal.district_id}:{principal.subject or ''}"
+    decision = await run_in_threadpool(limiter.check, "client", key)
+    request.state.rate_headers = decision.headers()
+    return principal
+
+
+def _headers(request: Request, extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {**getattr(request.state, "rate_headers", {}), **(extra or {})}
 
 
 class _Forbidden(RosterApiError):
@@ -78,12 +113,12 @@ def _scope(request: Request, principal: Principal) -> Iterator[tuple[UnitOfWork,
         yield uow, policy
 
 
-def _oneroster_error(exc: RosterApiError) -> JSONResponse:
-    return JSONResponse(exc.imsx(), status_code=exc.status)
+def _oneroster_error(request: Request, exc: RosterApiError) -> JSONResponse:
+    return JSONResponse(exc.imsx(), status_code=exc.status, headers=_headers(request))
 
 
-def _clever_error(exc: RosterApiError) -> JSONResponse:
-    return JSONResponse({"message": str(exc)}, status_code=exc.status)
+def _clever_error(request: Request, exc: RosterApiError) -> JSONResponse:
+    return JSONResponse({"message": str(exc)}, status_code=exc.status, headers=_headers(request))
 
 
 def _link_header(request: Request, total: int, offset: int, limit: int) -> str:
@@ -104,7 +139,7 @@ def _link_header(request: Request, total: int, offset: int, limit: int) -> str:
 
 
 def build_router(
-    principal_dependency: Callable[..., Principal] = require_principal,
+    principal_dependency: Callable[..., Any] = require_principal,
 ) -> APIRouter:
     """Both APIs' routes, authenticated by ``principal_dependency``."""
     router = APIRouter(responses=RESPONSES)
@@ -119,10 +154,10 @@ def build_router(
     def list_params(
         limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-        sort: Annotated[str | None, Query(max_length=100)] = None,
+        sort: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
         orderBy: Annotated[str | None, Query(pattern="^(asc|desc)$")] = None,  # noqa: N803
-        filter: Annotated[str | None, Query(max_length=2000)] = None,
-        fields: Annotated[str | None, Query(max_length=2000)] = None,
+        filter: Annotated[str | None, Query(max_length=2000, pattern=NO_NUL)] = None,
+        fields: Annotated[str | None, Query(max_length=2000, pattern=NO_NUL)] = None,
     ) -> ListParams:
         return ListParams(limit, offset, sort, orderBy, filter, fields)
 
@@ -136,16 +171,19 @@ def build_router(
             with _scope(request, principal) as (uow, policy):
                 result = call(OneRosterReader(uow, policy))
         except RosterApiError as exc:
-            return _oneroster_error(exc)
+            return _oneroster_error(request, exc)
         if isinstance(result, Page):
             return JSONResponse(
                 {key: result.items},
-                headers={
-                    "X-Total-Count": str(result.total),
-                    "Link": _link_header(request, result.total, result.offset, result.limit),
-                },
+                headers=_headers(
+                    request,
+                    {
+                        "X-Total-Count": str(result.total),
+                        "Link": _link_header(request, result.total, result.offset, result.limit),
+                    },
+                ),
             )
-        return JSONResponse({key: result})
+        return JSONResponse({key: result}, headers=_headers(request))
 
     def make_collection(name: str) -> Callable[..., JSONResponse]:
         def collection(request: Request, principal: Caller, params: Params) -> JSONResponse:
@@ -157,8 +195,8 @@ def build_router(
         def single(
             request: Request,
             principal: Caller,
-            record_id: str,
-            fields: Annotated[str | None, Query(max_length=2000)] = None,
+            record_id: RecordId,
+            fields: Annotated[str | None, Query(max_length=2000, pattern=NO_NUL)] = None,
         ) -> JSONResponse:
             return oneroster(request, principal, key, lambda r: r.get(name, record_id, fields))
 
@@ -166,7 +204,7 @@ def build_router(
 
     def make_nested(parent: str, child: str) -> Callable[..., JSONResponse]:
         def nested(
-            request: Request, principal: Caller, record_id: str, params: Params
+            request: Request, principal: Caller, record_id: RecordId, params: Params
         ) -> JSONResponse:
             return oneroster(
                 request, principal, child, lambda r: r.nested(parent, record_id, child, params)
@@ -197,8 +235,8 @@ def build_router(
 
     def cursor(
         limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-        starting_after: Annotated[str | None, Query(max_length=64)] = None,
-        ending_before: Annotated[str | None, Query(max_length=64)] = None,
+        starting_after: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+        ending_before: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     ) -> Cursor:
         return Cursor(limit, starting_after, ending_before)
 
@@ -214,9 +252,10 @@ def build_router(
             if not user_ok:
                 district_only(principal)
             with _scope(request, principal) as (uow, policy):
-                return JSONResponse(call(CleverReader(uow, policy)))
+                body = call(CleverReader(uow, policy))
+            return JSONResponse(body, headers=_headers(request))
         except RosterApiError as exc:
-            return _clever_error(exc)
+            return _clever_error(request, exc)
 
     tag = ["Clever-style"]
 
@@ -225,7 +264,7 @@ def build_router(
         return clever(request, principal, lambda r: {"data": [r.district()], "links": []})
 
     @router.get(f"{CLEVER}/districts/{{record_id}}", tags=tag)
-    def district(request: Request, principal: Caller, record_id: str) -> JSONResponse:
+    def district(request: Request, principal: Caller, record_id: RecordId) -> JSONResponse:
         def call(r: CleverReader) -> Any:
             if record_id != principal.district_id:
                 raise UnknownObject("district not found")
@@ -263,14 +302,14 @@ def build_router(
         return clever_list
 
     def make_clever_get(kind: str) -> Callable[..., JSONResponse]:
-        def clever_get(request: Request, principal: Caller, record_id: str) -> JSONResponse:
+        def clever_get(request: Request, principal: Caller, record_id: RecordId) -> JSONResponse:
             return clever(request, principal, lambda r: r.get(kind, record_id))
 
         return clever_get
 
     def make_clever_nested(parent: str, child: str) -> Callable[..., JSONResponse]:
         def clever_nested(
-            request: Request, principal: Caller, record_id: str, paging: Paging
+            request: Request, principal: Caller, record_id: RecordId, paging: Paging
         ) -> JSONResponse:
             return clever(request, principal, lambda r: r.nested(parent, record_id, child, paging))
 

@@ -6,14 +6,16 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.engine import Connection as SqlConnection
 from sqlalchemy.engine import Row
 
 from homeroom.errors import TenantScopeError
 from homeroom.roster.models import Role, User
+from homeroom.sharing.policy import SharingPolicy
 from homeroom.storage.sql import tables as roster
 from homeroom.storage.sql import tables_oidc as t
+from homeroom.storage.sql.visibility import Visibility
 
 __all__ = [
     "RefreshTokenRow",
@@ -181,15 +183,28 @@ class SqlSignInUsers:
                 roster.users.c.district_id == self.district_id, roster.users.c.id == user_id
             )
         ).first()
-        if row is None:
-            return None
-        return User(
-            district_id=row.district_id,
-            id=row.id,
-            role=Role(row.role),
-            username=row.username,
-            given_name=row.given_name,
-            family_name=row.family_name,
-            email=row.email,
-            status=row.status,
-        )
+        return None if row is None else _user(row)
+
+    def find_shared(self, user_id: str, policy: SharingPolicy | None) -> tuple[User | None, bool]:
+        """The user and whether ``policy`` lets the app see them, in the same one statement
+        (the visibility condition of the roster APIs as a column)."""
+        shared = Visibility(policy).users()
+        row = self.conn.execute(
+            select(*_USER_COLUMNS, case((shared, True), else_=False).label("shared")).where(
+                roster.users.c.district_id == self.district_id, roster.users.c.id == user_id
+            )
+        ).first()
+        return (None, False) if row is None else (_user(row), bool(row.shared))
+
+
+def _user(row: Any) -> User:
+    return User(
+        district_id=row.district_id,
+        id=row.id,
+        role=Role(row.role),
+        username=row.username,
+        given_name=row.given_name,
+        family_name=row.family_name,
+        email=row.email,
+        status=row.status,
+    )
