@@ -21,7 +21,8 @@ JWKS_URI = f"{ISSUER}/jwks"
 
 def _claims(**over: Any) -> dict[str, Any]:
     now = int(time.time())
-    base = {"iss": ISSUER, "aud": "client-1", "sub": "u1", "iat": now, "exp": now + 300}
+    # Built at collection time, so the lifetime must outlast a long test session.
+    base = {"iss": ISSUER, "aud": "client-1", "sub": "u1", "iat": now, "exp": now + 86_400}
     base["nonce"] = "n-1"
     base.update(over)
     return {k: v for k, v in base.items() if v is not None}
