@@ -102,7 +102,7 @@ class Target:
     login_start: str = "homeroom"  # "homeroom": /login?district=&next=… ; "authorize"
     login_next: str = "path"  # next= as a same-origin "path" (open-redirect safe) or "url"
     district_param: bool = True  # send district=<slug> on client credentials
-    roster_path: str = "/ims/oneroster/rostering/v1p2/users"
+    roster_path: str = "/ims/oneroster/v1p1/users"
     roster_page_size: int = 100
     roster_pages: int = 3
     username_prefix: str = "lt-user-"
@@ -428,7 +428,7 @@ def client_credentials(b: Browser, flow: Flow) -> None:
 
 
 def roster_paging(b: Browser, flow: Flow) -> None:
-    """An app syncing the roster it was shared: pages of OneRoster 1.2 ``users``."""
+    """An app syncing the roster it was shared: pages of OneRoster 1.1 ``users``."""
     token = b.app_access_token(flow)
     size = b.target.roster_page_size
     for page in range(b.target.roster_pages):
