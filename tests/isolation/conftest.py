@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from homeroom.ops.metrics import SERVER_ERRORS
+from homeroom.secrets import ADMIN
+from homeroom.secrets.policy import DEMO_APP_IDENTITY
 from homeroom.web.demo_app import DEMO_FILE
 from homeroom.wiring import build
 from tests.conftest import SqlTarget, make_settings
@@ -27,10 +29,12 @@ def world(sql_target: SqlTarget, tmp_path: Path) -> Iterator[World]:
     # The demo app is mounted only when its file exists: write one so that the route
     # table the suite enumerates is the full one.
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    (settings.data_dir / DEMO_FILE).write_text(
-        json.dumps({"app_client_id": "app_demo", "app_client_secret": "x"})
-    )
     container = build(settings)
+    ref = f"secret://{settings.environment}/{DEMO_APP_IDENTITY}/client-secret"
+    container.secret_store.put(ADMIN, ref, b"x")
+    (settings.data_dir / DEMO_FILE).write_text(
+        json.dumps({"app_client_id": "app_demo", "app_secret_ref": ref})
+    )
     try:
         yield from build_world(container)
     finally:
