@@ -197,7 +197,9 @@ class Chromium:
             pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API runs an event loop on the main thread
+# for as long as it lives, which would break every later test that calls asyncio.run().
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Chromium]:
     try:
         from playwright.sync_api import sync_playwright
@@ -214,7 +216,7 @@ def chromium() -> Iterator[Chromium]:
         yield Chromium(playwright)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium: Chromium) -> Iterator[Any]:
     instance = chromium.launch()
     yield instance
