@@ -261,6 +261,8 @@ def _seed_district(world_container: Container, slug: str) -> tuple[District, dic
         uow.sections.add(section)
         uow.enrollments.add(enrollment)
     roster_ids = _seed_roster(world_container, district, marker, users)
+    with world_container.db.platform() as platform:  # the portal's password sign-in on
+        platform.districts.update_settings(district.id, {"login_methods": ["password"]})
     district = world_container.badges.set_grades(district, ["KG"], actor="isolation")
     (badge,) = world_container.badges.issue(district, [users[Role.STUDENT]], actor="isolation")
     own = world_container.apps.create_app(f"Own app of {slug}", [REDIRECT])
