@@ -143,7 +143,7 @@ def test_demo_option_reads_what_homeroom_demo_writes(container: Container) -> No
     from homeroom.demo import seed_demo
 
     info = seed_demo(container)
-    values = _demo_config(container.settings.data_dir)
+    values = _demo_config(container)
     assert values["client_id"] == info.app_client_id
     assert values["redirect_uri"] == info.app_redirect_uri
     assert values["username"] == info.student_username and values["password"]

@@ -8,6 +8,11 @@ arguments that ``ps`` would show.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from homeroom.wiring import Container
+
 import json
 import sys
 import time
@@ -32,18 +37,13 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
-def _demo_config(data_dir: Path) -> dict[str, str]:
-    from homeroom.config import load_settings
+def _demo_config(container: Container) -> dict[str, str]:
+    """The demo's sign-in and app registration, its client secret resolved from the store."""
     from homeroom.demo import demo_app_credentials
-    from homeroom.wiring import build
 
-    path = data_dir / "demo-app.json"
+    path = container.settings.data_dir / "demo-app.json"
     try:
-        container = build(load_settings(data_dir=str(data_dir)))
-        try:
-            data = demo_app_credentials(container)
-        finally:
-            container.close()
+        data = demo_app_credentials(container)
         if data is None:
             raise OSError("not found")
         return {
@@ -119,7 +119,14 @@ def probe(
         "redirect_uri": redirect_uri,
     }
     if demo:
-        demo_values = _demo_config(data_dir)
+        from homeroom.config import load_settings
+        from homeroom.wiring import build
+
+        demo_container = build(load_settings(data_dir=str(data_dir)))
+        try:
+            demo_values = _demo_config(demo_container)
+        finally:
+            demo_container.close()
         values = {k: v or demo_values[k] for k, v in values.items()}
     required = ("district", "username", "password", "client_id", "redirect_uri")
     missing = [k for k in required if not values[k]]
