@@ -14,13 +14,20 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy import true
+from sqlalchemy.exc import IntegrityError
 
 from homeroom.audit.models import AuditEvent
 from homeroom.errors import Conflict, NotFound
+from homeroom.identity.badges import hash_credential
+from homeroom.identity.models import Badge
 from homeroom.ids import new_id
 from homeroom.roster.models import Enrollment, Role, School, Section, User
 from homeroom.sharing.models import Connection
 from homeroom.storage.sql.repos_oidc import RefreshTokenRow
+from homeroom.storage.sql.roster_store import KIND_TABLES
+from homeroom.storage.sql.tables import user_schools
+from homeroom.storage.sql.tables_roster import user_agents
 from homeroom.storage.sql.types import utcnow
 from homeroom.storage.sql.uow import UnitOfWork
 from tests.isolation.world import World
@@ -255,3 +262,224 @@ def sign_in_users_find(world: World, uow: UnitOfWork) -> None:
         assert uow.sign_in_users.find(user.id) is None
     found = uow.sign_in_users.find(world.a.student.id)
     assert found is not None and found.district_id == world.a.district.id
+
+
+# ---------------------------------------------------------------------- badges
+
+
+def _b_badge_hash(world: World) -> str:
+    credential = world.b.badge_payload.rpartition(".")[2]
+    return hash_credential(world.container.badges.key, world.b.district.id, credential)
+
+
+@repo_probe(
+    ("badges", "get"),
+    ("badges", "by_hash"),
+    ("badges", "for_user"),
+    ("badges", "count_active"),
+    ("badges", "user_ids_in_school"),
+)
+def badges_read(world: World, uow: UnitOfWork) -> None:
+    with pytest.raises(NotFound):
+        uow.badges.get(world.b.badge_id)
+    assert uow.badges.by_hash(_b_badge_hash(world)) is None
+    # B's credential hashed under A's key material is just as unknown.
+    credential = world.b.badge_payload.rpartition(".")[2]
+    a_hash = hash_credential(world.container.badges.key, world.a.district.id, credential)
+    assert uow.badges.by_hash(a_hash) is None
+    assert uow.badges.for_user(world.b.student.id) == []
+    assert uow.badges.count_active() == 1  # A's student's badge only
+    assert uow.badges.user_ids_in_school(world.b.school.id) == []
+    mine = uow.badges.for_user(world.a.student.id)
+    assert [b.id for b in mine] == [world.a.badge_id]
+
+
+@repo_probe(("badges", "void"), ("badges", "void_for_users"), ("badges", "void_all"))
+def badges_void(world: World, uow: UnitOfWork) -> None:
+    with pytest.raises(NotFound):
+        uow.badges.void(world.b.badge_id, utcnow())
+    assert uow.badges.void_for_users([u.id for u in _b_users(world)], utcnow()) == 0
+    assert uow.badges.void_all(utcnow()) == 1  # A's one badge; B's stays active (runner)
+
+
+@repo_probe(("badges", "add"))
+def badges_add(world: World, uow: UnitOfWork) -> None:
+    """A badge for B's student cannot be added in A (composite foreign key to A's users)."""
+    badge = Badge(
+        district_id=world.b.district.id,
+        id=new_id("badge"),
+        user_id=world.b.student.id,
+        credential_hash="x",
+        status="active",
+        created_by="probe",
+        created_at=utcnow(),
+    )
+    with pytest.raises((NotFound, Conflict, IntegrityError)), uow.conn.begin_nested():
+        uow.badges.add(badge)
+
+
+# ---------------------------------------------------------------------- roster store
+
+_KINDS = ("org", "school", "term", "course", "section", "user", "demographics", "enrollment")
+
+
+def _b_roster_refs(world: World) -> list[str]:
+    b = world.b
+    return [
+        *b.roster_ids,
+        b.school.id,
+        b.section.id,
+        b.enrollment.id,
+        *(u.id for u in _b_users(world)),
+        f"org-{b.marker}",
+        f"term-{b.marker}",
+        f"course-{b.marker}",
+        f"demo-{b.marker}",
+        b.marker,
+    ]
+
+
+@repo_probe(
+    ("roster", "snapshot"),
+    ("roster", "usernames"),
+    ("roster", "rows_by_id"),
+    ("roster", "ids_where"),
+    ("roster", "count_where"),
+    ("roster", "resolve"),
+    ("roster", "max_event_seq"),
+    ("roster", "events"),
+    ("roster", "import_runs"),
+)
+def roster_read(world: World, uow: UnitOfWork) -> None:
+    refs = _b_roster_refs(world)
+    b_ids = set(world.b.identifiers())
+    store = uow.roster
+    for kind in _KINDS:
+        table, _ = KIND_TABLES[kind]
+        snap = store.snapshot(kind)
+        assert not any(world.b.marker in sid for sid in snap)
+        assert not any(v[0] in b_ids for v in snap.values())
+        assert store.rows_by_id(kind, refs) == {}
+        assert store.resolve(kind, refs) == {}
+        assert not store.ids_where(kind, true()) & b_ids
+        assert store.count_where(kind, true()) == len(store.ids_where(kind, true()))
+        assert store.count_where(kind, table.c.sourced_id.in_(refs)) == 0
+    assert not any(world.b.marker in name for name in store.usernames())
+    assert store.max_event_seq() == 1  # A's one event
+    for app in (None, world.b.app.id, world.shared_app.id):
+        events = store.events(app_id=app, limit=10_000)
+        assert {e["district_id"] for e in events} == {world.a.district.id}
+        assert not {e["id"] for e in events} & b_ids
+    runs = store.import_runs(limit=1000)
+    assert [r["district_id"] for r in runs] == [world.a.district.id]
+    assert not {r["id"] for r in runs} & b_ids
+
+
+@repo_probe(
+    ("roster", "update"),
+    ("roster", "mark_deleted"),
+    ("roster", "touch"),
+    ("roster", "touch_all"),
+    ("roster", "release_usernames"),
+    ("roster", "replace_links"),
+    ("roster", "prepare_bulk"),
+    ("roster", "finish_bulk"),
+)
+def roster_write_b(world: World, uow: UnitOfWork) -> None:
+    """Updates, deletions and link replacement aimed at B's ids change nothing of B (the
+    runner compares B's rows); touch_all only touches A's."""
+    store = uow.roster
+    store.prepare_bulk()
+    now = utcnow()
+    b = world.b
+    org, term, course = b.roster_ids[:3]
+    store.update("org", [{"_key": org, "name": "hijacked"}])
+    store.update("course", [{"_key": course, "title": "hijacked"}])
+    store.update("user", [{"_key": u.id, "given_name": "hijacked"} for u in _b_users(world)])
+    for kind, ids in (
+        ("org", [org]),
+        ("term", [term]),
+        ("course", [course]),
+        ("school", [b.school.id]),
+        ("section", [b.section.id]),
+        ("user", [u.id for u in _b_users(world)]),
+        ("demographics", [b.student.id]),
+        ("enrollment", [b.enrollment.id]),
+    ):
+        store.mark_deleted(kind, ids, now)
+        store.touch(kind, ids, now)
+        store.touch_all(kind, now)
+    store.release_usernames([u.username for u in _b_users(world)], {})
+    store.replace_links(user_agents, "user_id", [b.student.id])
+    store.replace_links(user_schools, "user_id", [u.id for u in _b_users(world)])
+    store.finish_bulk()
+    with pytest.raises(NotFound):
+        uow.users.get(b.student.id)
+
+
+@repo_probe(
+    ("roster", "insert"),
+    ("roster", "insert_links"),
+    ("roster", "append_events"),
+    ("roster", "record_run"),
+)
+def roster_insert(world: World, uow: UnitOfWork) -> None:
+    """Rows that name B's district are written as A's (the store stamps the district), and
+    links to B's users are refused by the composite foreign keys."""
+    store = uow.roster
+    now = utcnow()
+    org = new_id("org")
+    store.insert(
+        "org",
+        [
+            {
+                "district_id": world.b.district.id,
+                "id": org,
+                "sourced_id": "probe-org",
+                "name": "probe",
+                "type": "school",
+                "status": "active",
+                "created_at": now,
+                "updated_at": now,
+            }
+        ],
+    )
+    assert store.resolve("org", [org]) == {org: org}
+    store.append_events(
+        [
+            {
+                "district_id": world.b.district.id,
+                "id": new_id("event"),
+                "seq": 2,
+                "at": now,
+                "action": "created",
+                "record_type": "org",
+                "record_id": org,
+                "app_id": None,
+                "import_id": None,
+                "changed": None,
+            }
+        ]
+    )
+    assert store.max_event_seq() == 2
+    run = new_id("import")
+    store.record_run(
+        {
+            "district_id": world.b.district.id,
+            "id": run,
+            "started_at": now,
+            "finished_at": now,
+            "source": "probe",
+            "version": "1.1",
+            "modes": {},
+            "counts": {},
+            "warnings": [],
+            "actor": "probe",
+        }
+    )
+    assert run in {r["id"] for r in store.import_runs()}
+    assert {r["district_id"] for r in store.import_runs()} == {world.a.district.id}
+    with pytest.raises(IntegrityError), uow.conn.begin_nested():
+        store.insert_links(
+            user_agents, [{"user_id": world.b.student.id, "agent_id": world.b.teacher.id}]
+        )

@@ -28,6 +28,7 @@ NON_TENANT: dict[RouteKey, str] = {
     ("GET", "/api/openapi.json"): "static API description generated from code",
     ("GET", "/api/docs"): "static Swagger UI page",
     ("GET", "/docs/oauth2-redirect"): "static Swagger UI helper page",
+    ("GET", "/static/{path:path}"): "packaged CSS/JS/images from an allow-list built at import",
 }
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.isolation import probes  # registers the probes
+from tests.isolation import portal_probes, probes  # registers the probes
 from tests.isolation.routes import NON_TENANT, ROUTE_PROBES, enumerate_routes
 from tests.isolation.world import World
 
-__all__ = ["probes"]
+__all__ = ["portal_probes", "probes"]
 
 
 def test_every_route_has_a_probe(world: World) -> None:

@@ -11,6 +11,7 @@ fails until you do.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import re
 import secrets
@@ -27,6 +28,8 @@ from homeroom.ids import new_id
 from homeroom.roster.models import District, Enrollment, Role, School, Section, User
 from homeroom.sharing.models import App, FieldGroup
 from homeroom.storage.sql.all_tables import tenant_tables
+from homeroom.storage.sql.tables_roster import user_agents
+from homeroom.storage.sql.types import utcnow
 from homeroom.tenancy import TenantScope
 from homeroom.web.app import create_app
 from homeroom.wiring import Container
@@ -77,6 +80,9 @@ class Tenant:
     service_token: str = ""  # client_credentials of the own app
     admin_client: TestClient | None = None  # a browser signed in as the district admin
     student_client: TestClient | None = None  # a browser signed in as the student
+    badge_id: str = ""  # the student's live QR badge
+    badge_payload: str = ""  # what the badge's QR code says
+    roster_ids: list[str] = field(default_factory=list)  # org, term, course, run, event ids
 
     def identifiers(self) -> list[str]:
         """Every identifier and name of this district's data (what must never leak)."""
@@ -92,6 +98,7 @@ class Tenant:
         for tokens in (self.shared_tokens, self.own_tokens):
             values += [str(v) for k, v in tokens.items() if k.endswith("token")]
         values.append(self.service_token)
+        values += [self.badge_id, self.badge_payload.rpartition(".")[2], *self.roster_ids]
         return [v for v in values if v]
 
 
@@ -232,6 +239,7 @@ def _seed_district(world_container: Container, slug: str) -> tuple[District, dic
             family_name=f"Family {marker}",
             email=f"{role.value}.{marker}@example.org",
             password=PASSWORD,
+            grade="KG" if role is Role.STUDENT else None,
             school_ids=(school.id,),
         )
     section = Section(
@@ -252,6 +260,11 @@ def _seed_district(world_container: Container, slug: str) -> tuple[District, dic
     with TenantScope(district.id), world_container.db.scoped() as uow:
         uow.sections.add(section)
         uow.enrollments.add(enrollment)
+    roster_ids = _seed_roster(world_container, district, marker, users)
+    with world_container.db.platform() as platform:  # the portal's password sign-in on
+        platform.districts.update_settings(district.id, {"login_methods": ["password"]})
+    district = world_container.badges.set_grades(district, ["KG"], actor="isolation")
+    (badge,) = world_container.badges.issue(district, [users[Role.STUDENT]], actor="isolation")
     own = world_container.apps.create_app(f"Own app of {slug}", [REDIRECT])
     world_container.apps.connect(
         district, own.app.id, field_groups=(FieldGroup.BASIC, FieldGroup.EMAIL)
@@ -267,7 +280,110 @@ def _seed_district(world_container: Container, slug: str) -> tuple[District, dic
         "enrollment": enrollment,
         "app": own.app,
         "app_secret": own.client_secret,
+        "badge_id": badge.badge.id,
+        "badge_payload": badge.payload,
+        "roster_ids": roster_ids,
     }
+
+
+def _seed_roster(
+    container: Container, district: District, marker: str, users: dict[Role, User]
+) -> list[str]:
+    """One row of each OneRoster table (org, term, course, demographics, agent link, change
+    event, import run), written through the import's own store; names carry the marker."""
+    now = utcnow()
+    synced = {
+        "status": "active",
+        "source_hash": "h",
+        "synced_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    org, term, course = new_id("org"), new_id("term"), new_id("course")
+    event, run = new_id("event"), new_id("import")
+    student, teacher = users[Role.STUDENT], users[Role.TEACHER]
+    with TenantScope(district.id), container.db.scoped() as uow:
+        store = uow.roster
+        store.insert(
+            "org",
+            [
+                {
+                    "id": org,
+                    "sourced_id": f"org-{marker}",
+                    "name": f"Org {marker}",
+                    "type": "district",
+                }
+                | synced
+            ],
+        )
+        store.insert(
+            "term",
+            [
+                {
+                    "id": term,
+                    "sourced_id": f"term-{marker}",
+                    "title": f"Term {marker}",
+                    "type": "schoolYear",
+                    "start_date": dt.date(2026, 8, 1),
+                    "end_date": dt.date(2027, 6, 30),
+                }
+                | synced
+            ],
+        )
+        store.insert(
+            "course",
+            [
+                {
+                    "id": course,
+                    "sourced_id": f"course-{marker}",
+                    "title": f"Course {marker}",
+                    "org_id": org,
+                }
+                | synced
+            ],
+        )
+        store.insert(
+            "demographics",
+            [
+                {
+                    "user_id": student.id,
+                    "sourced_id": f"demo-{marker}",
+                    "sex": "female",
+                    "data": {"note": marker},
+                }
+                | synced
+            ],
+        )
+        store.insert_links(user_agents, [{"user_id": student.id, "agent_id": teacher.id}])
+        store.append_events(
+            [
+                {
+                    "id": event,
+                    "seq": 1,
+                    "at": now,
+                    "action": "created",
+                    "record_type": "course",
+                    "record_id": course,
+                    "app_id": None,
+                    "import_id": run,
+                    "changed": None,
+                }
+            ]
+        )
+        store.record_run(
+            {
+                "id": run,
+                "started_at": now,
+                "finished_at": now,
+                "source": f"pkg-{marker}",
+                "version": "1.1",
+                "modes": {},
+                "counts": {},
+                "warnings": [],
+                "actor": "isolation",
+            }
+        )
+    return [org, term, course, event, run]
 
 
 def build_world(container: Container) -> Iterator[World]:
