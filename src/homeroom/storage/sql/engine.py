@@ -190,14 +190,9 @@ def _make_engine(
         def _no_pysqlite_begin(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None
 
-        # IMMEDIATE: a deferred transaction that reads and then writes cannot wait for the
-        # write lock (SQLite answers SQLITE_BUSY at once to avoid a deadlock), which turned
-        # concurrent sign-ins that append an audit event into 500s. Taking the lock up front
-        # makes writers queue on the busy timeout instead. WAL readers outside transactions
-        # are unaffected; SQLite is the single-host default, PostgreSQL the scale-out one.
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN")
 
         return engine
     if url.startswith("postgresql://"):
