@@ -10,6 +10,7 @@ registered here with ``@repo_probe("<uow attribute>", "<method>")``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
@@ -24,6 +25,7 @@ from homeroom.identity.models import Badge
 from homeroom.ids import new_id
 from homeroom.roster.models import Enrollment, Role, School, Section, User
 from homeroom.sharing.models import Connection
+from homeroom.sharing.policy import SharingPolicy
 from homeroom.storage.sql.repos_oidc import RefreshTokenRow
 from homeroom.storage.sql.roster_store import KIND_TABLES
 from homeroom.storage.sql.tables import user_schools
@@ -262,6 +264,21 @@ def sign_in_users_find(world: World, uow: UnitOfWork) -> None:
         assert uow.sign_in_users.find(user.id) is None
     found = uow.sign_in_users.find(world.a.student.id)
     assert found is not None and found.district_id == world.a.district.id
+
+
+@repo_probe(("sign_in_users", "find_shared"))
+def sign_in_users_find_shared(world: World, uow: UnitOfWork) -> None:
+    """B's users are not found under A's policy for the shared app, nor under B's own
+    connection's policy (the district filter comes from the scope, not the policy)."""
+    now = dt.datetime.now(dt.UTC)
+    a_policy = SharingPolicy.of(uow.connections.get(world.shared_app.id), now)
+    assert a_policy is not None
+    b_policy = dataclasses.replace(a_policy, district_id=world.b.district.id)
+    for user in _b_users(world):
+        for policy in (a_policy, b_policy, None):
+            assert uow.sign_in_users.find_shared(user.id, policy) == (None, False)
+    found, shared = uow.sign_in_users.find_shared(world.a.student.id, a_policy)
+    assert found is not None and found.district_id == world.a.district.id and shared
 
 
 # ---------------------------------------------------------------------- badges
