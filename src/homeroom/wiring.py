@@ -12,7 +12,6 @@ from homeroom.identity.lockout import SignInLockout
 from homeroom.identity.password_login import PasswordLogin
 from homeroom.identity.passwords import PasswordHasher
 from homeroom.identity.sessions import SessionStore
-from homeroom.identity.throttle import LoginThrottle
 from homeroom.identity.upstream import UpstreamDirectory, UpstreamLogin
 from homeroom.oidc.clients import ClientDirectory
 from homeroom.oidc.context import OidcContext
@@ -41,6 +40,8 @@ class Container:
     secrets: SecretSource
     secret_store: SecretStore
     passwords: PasswordHasher = field(default_factory=PasswordHasher)
+    redis_url: str | None = None
+    """``settings.redis_url`` with its password resolved (None: use the setting as is)."""
 
     @cached_property
     def roster_admin(self) -> RosterAdmin:
@@ -72,7 +73,8 @@ class Container:
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:
-        return RateLimiter.from_settings(self.settings)
+        # The resolved URL: a Redis that needs a password refuses the bare setting.
+        return RateLimiter.from_settings(self.settings, redis_url=self.redis_url)
 
     @cached_property
     def session_cookie(self) -> SessionCookie:
@@ -127,12 +129,9 @@ class Container:
         return AuditTrail(self.db)
 
     @cached_property
-    def login_throttle(self) -> LoginThrottle:
-        return LoginThrottle(self.kv)
-
-    @cached_property
     def sign_in_lockout(self) -> SignInLockout:
-        """Temporary lockout after repeated sign-in failures (any method), on ``rate_limiter``."""
+        """The one sign-in guard (address limit + account lockout) of every sign-in method:
+        the provider's ``/login`` and the portal's password and badge sign-in."""
         return SignInLockout(self.rate_limiter)
 
     @cached_property
@@ -141,7 +140,7 @@ class Container:
             self.db,
             self.passwords,
             self.sessions,
-            self.login_throttle,
+            self.sign_in_lockout,
             self.badges,
             self.settings.issuer,
         )
@@ -179,4 +178,5 @@ def build(settings: Settings) -> Container:
         kv=open_kv(redis_url, settings.kv_timeout_s),
         secrets=StoreSecrets(store, settings.environment),
         secret_store=store,
+        redis_url=redis_url,
     )

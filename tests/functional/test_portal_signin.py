@@ -7,17 +7,21 @@ import dataclasses
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
 
+from homeroom.ops.metrics import LOGINS, RATE_LIMITED
 from homeroom.roster.models import District, Role, User
 from homeroom.tenancy import TenantScope
 from homeroom.web.app import create_app
-from homeroom.wiring import Container
+from homeroom.wiring import Container, build
+from tests.conftest import SqlTarget, make_settings
 
 PASSWORD = "correct-horse"
 
@@ -34,8 +38,8 @@ class Site:
     teacher_app: str
 
 
-@pytest.fixture
-def site(container: Container) -> Iterator[Site]:
+@contextmanager
+def _site(container: Container) -> Iterator[Site]:
     admin = container.roster_admin
     alpha = admin.create_district("alpha", "Alpha Unified")
     beta = admin.create_district("beta", "Beta County Schools")
@@ -56,6 +60,27 @@ def site(container: Container) -> Iterator[Site]:
     container.apps.connect(beta, unconnected)
     with TestClient(create_app(container), base_url=issuer) as client:
         yield Site(container, client, alpha, beta, kid, reader, plain, teacher)
+
+
+@pytest.fixture
+def site(container: Container) -> Iterator[Site]:
+    with _site(container) as built:
+        yield built
+
+
+@pytest.fixture
+def limited_site(sql_target: SqlTarget, tmp_path: Path) -> Iterator[Site]:
+    """Tight limits so a test reaches them: 3 failures lock an account for 2 seconds, 6
+    attempts a minute per address."""
+    settings = make_settings(
+        sql_target, tmp_path, rate_limit_account="3/2 seconds", rate_limit_ip="6/minute"
+    )
+    container = build(settings)
+    try:
+        with _site(container) as built:
+            yield built
+    finally:
+        container.close()
 
 
 def _page_csrf(client: TestClient, path: str) -> str:
@@ -129,26 +154,61 @@ def test_failures_are_generic_and_audited(site: Site) -> None:
     assert site.client.get("/d/alpha/apps", follow_redirects=False).status_code == 303
 
 
-def test_account_is_locked_out_after_repeated_failures(site: Site) -> None:
-    site.container.login_throttle.lockout_s = 2
-    for _ in range(site.container.login_throttle.max_failures):
+def _logins(method: str, outcome: str) -> float:
+    return LOGINS.labels(method=method, outcome=outcome)._value.get()
+
+
+def test_account_is_locked_out_after_repeated_failures(limited_site: Site) -> None:
+    """The shared sign-in guard (``identity.lockout``): without it this test fails."""
+    site = limited_site
+    before = _logins("password", "locked")
+    for _ in range(3):
         assert _sign_in(site, "kid", "wrong-password").status_code == 401
     locked = _sign_in(site, "kid", PASSWORD)  # the right password, refused while locked
     assert locked.status_code == 429
     assert int(locked.headers["retry-after"]) >= 1
+    assert locked.headers["x-ratelimit-remaining"] == "0"
     assert "Too many tries" in _alert(locked.text)
+    assert "homeroom_session" not in site.client.cookies
+    assert _logins("password", "locked") == before + 1
+    assert ("failure", None) in _audit(site, site.alpha, "signin.password")  # refusal audited
     assert _sign_in(site, "kid", "beta-password", "beta").status_code == 303
     time.sleep(2.2)
     assert _sign_in(site, "kid", PASSWORD).status_code == 303
 
 
-def test_one_ip_is_throttled_across_accounts(site: Site) -> None:
-    site.container.login_throttle.max_attempts_per_ip = 3
-    for n in range(3):
+def test_one_ip_is_throttled_across_accounts(limited_site: Site) -> None:
+    site = limited_site
+    before = RATE_LIMITED.labels(category="ip")._value.get()
+    for n in range(6):
         assert _sign_in(site, f"guess{n}", "wrong-password").status_code == 401
     throttled = _sign_in(site, "kid", PASSWORD)
     assert throttled.status_code == 429
-    assert "retry-after" in throttled.headers
+    assert int(throttled.headers["retry-after"]) >= 1
+    assert "Too many tries" in _alert(throttled.text)
+    assert RATE_LIMITED.labels(category="ip")._value.get() == before + 1
+    assert _logins("password", "rate_limited") >= 1
+
+
+def test_provider_login_and_portal_share_one_address_limit(limited_site: Site) -> None:
+    """One mechanism: attempts at the provider's ``/login`` and the portal's form count
+    against the same per-address budget."""
+    site = limited_site
+    for n in range(6):
+        assert _sign_in(site, f"guess{n}", "wrong-password").status_code == 401
+    page = site.client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    refused = site.client.post(
+        "/login",
+        data={
+            "district": "alpha",
+            "username": "kid",
+            "password": PASSWORD,
+            "csrf_token": token.group(1),
+        },
+    )
+    assert refused.status_code == 429 and "retry-after" in refused.headers
 
 
 def test_sign_in_needs_the_csrf_token(site: Site) -> None:
@@ -310,3 +370,41 @@ def test_teachers_void_badges_of_their_students_and_admins_void_all(container: C
             follow_redirects=False,
         )
         assert done.status_code == 303 and not works(other)
+
+
+def test_forged_badges_lock_badge_sign_in_on_that_device(limited_site: Site) -> None:
+    """Badge sign-in goes through the same guard: three well-formed credentials that sign
+    nobody in stop badge sign-in from that address, even for a real badge, with 429."""
+    from homeroom.identity.badges import badge_payload, new_credential
+
+    site = limited_site
+    container = site.container
+    with container.db.platform() as uow:
+        settings = dict(site.alpha.settings)
+        settings["badge_grades"] = ["KG"]
+        settings["login_methods"] = ["password", "badge"]
+        uow.districts.update_settings(site.alpha.id, settings)
+        alpha = uow.districts.get(site.alpha.id)
+    small = container.roster_admin.create_user(
+        "alpha", username="small", role=Role.STUDENT, grade="KG"
+    )
+    (real,) = container.badges.issue(alpha, [small], actor="test")
+    issuer = container.settings.issuer
+
+    def scan(payload: str) -> Any:
+        token = _page_csrf(site.client, "/d/alpha/badge")
+        return site.client.post(
+            "/d/alpha/badge",
+            data={"payload": payload, "csrf_token": token},
+            follow_redirects=False,
+        )
+
+    before = _logins("badge", "locked")
+    for _ in range(3):
+        assert scan(badge_payload(issuer, "alpha", new_credential())).status_code == 401
+    refused = scan(real.payload)
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert _logins("badge", "locked") == before + 1
+    time.sleep(2.2)
+    assert scan(real.payload).status_code == 303

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
+from homeroom.identity.lockout import SignInLocked, SignInLockout
 from homeroom.identity.sessions import SessionStore
-from homeroom.identity.throttle import LoginThrottle
 from homeroom.ids import is_id, new_id
 from homeroom.oidc.codes import AuthorizationCode, CodeStore
+from homeroom.ops.ratelimit import RateLimiter
 from homeroom.storage.kv import MemoryKV
 from tests.isolation.world import World
 
@@ -23,10 +26,13 @@ KV_KEYS: dict[str, tuple[bool, str]] = {
     "usess:": (True, "usess:<district>:<user>:<session>"),
     "code:": (True, "code:<district>:<sha256(code)>, grant checked against the district"),
     "code-spent:": (True, "code-spent:<district>:<sha256(code)>"),
-    "lock:": (True, "lock:<sha256(district:username)>:<ip>: the district is in the hash"),
     "revoked:": (False, "revoked:<jti>: a flag on a random token id, no tenant data"),
     "assertion:": (False, "assertion:<client>:<jti>: replay guard per (global) app"),
-    "rl": (False, "rate limits per IP or client (limits library), no tenant data"),
+    "rl": (
+        False,
+        "rate limits and sign-in lockouts (limits library); keys are hashes, a lockout's "
+        "of (district, username, ip): the district is in the hash",
+    ),
 }
 
 
@@ -46,7 +52,7 @@ def test_every_kv_key_is_registered(world: World) -> None:
     for key in keys:
         prefix = _prefix(key)
         assert prefix is not None
-        if KV_KEYS[prefix][0] and prefix != "lock:":
+        if KV_KEYS[prefix][0]:
             assert any(d in key for d in districts), f"tenant KV key without district: {key}"
 
 
@@ -97,10 +103,11 @@ def test_cached_connection_of_a_is_never_served_to_b(world: World) -> None:
     assert keys and all(isinstance(k, tuple) and is_id(k[0], "district") for k in keys)
 
 
-def test_login_throttle_of_a_does_not_lock_b() -> None:
-    throttle = LoginThrottle(MemoryKV(), max_failures=2)
+def test_sign_in_lockout_of_a_does_not_lock_b() -> None:
+    lockout = SignInLockout(RateLimiter({"ip": "100/minute", "account": "2/minute"}))
     a, b = new_id("district"), new_id("district")
     for _ in range(2):
-        throttle.failed(a, "sam")
-    assert throttle.check(a, "10.0.0.1", "sam") is not None  # sam of A is locked
-    assert throttle.check(b, "10.0.0.1", "sam") is None  # sam of B is not
+        lockout.failed(a, "sam", "10.0.0.1")
+    with pytest.raises(SignInLocked):
+        lockout.admit(a, "sam", "10.0.0.1")  # sam of A is locked
+    lockout.admit(b, "sam", "10.0.0.1")  # sam of B is not

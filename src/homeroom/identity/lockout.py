@@ -1,19 +1,35 @@
-"""Temporary lockout after repeated sign-in failures, on the one rate limiter.
+"""Sign-in guard: the per-address rate limit and the per-account lockout, on the one limiter.
 
-Only *failures* count (a student who signs in twenty times a day is never locked out), in
-the ``account`` category of :class:`homeroom.ops.ratelimit.RateLimiter` (settings
-``rate_limit_account``, default ``10/minute;50/hour``). Keyed by (district, username, client
-address) on purpose: a classmate typing a student's name on another device cannot lock that
-student out, while one device guessing one account is stopped after the limit. Floods from
-one address across many accounts are the ``ip`` category's job (checked on every sign-in
-POST). A successful sign-in forgets the failures.
+Every sign-in method (the provider's ``/login``, the portal's password and badge sign-in)
+goes through :class:`SignInLockout`, which uses only
+:class:`homeroom.ops.ratelimit.RateLimiter` (the ``limits`` library on memory or Redis
+storage). There is no second throttle: one set of settings, one store, one metric.
 
-Any sign-in method uses it the same way (password here; the portal's badge sign-in too)::
+* ``ip`` category (setting ``rate_limit_ip``): every sign-in attempt from one address
+  counts, whatever its outcome; stops floods across many accounts. A classroom shares one
+  NAT address, so the default leaves room for a whole class signing in at once.
+* ``account`` category (setting ``rate_limit_account``, default ``10/minute;50/hour``):
+  only *failures* count (a student who signs in twenty times a day is never locked out).
+  Keyed by (district, username, client address) on purpose: a classmate typing a student's
+  name on another device cannot lock that student out (OWASP: a lockout must not become a
+  denial of service), while one device guessing one account is stopped after the limit. A
+  district's failures never lock another district's user of the same name. A successful
+  sign-in forgets the failures. The lockout is temporary: the moving window runs out.
+
+Badges carry a random credential, so there is no account to lock before one is verified:
+badge failures count under the pseudo-account :data:`BADGE_ACCOUNT` of the address (one
+device scanning forged badges is stopped; the rest of the district is not).
+
+Use::
 
     lockout = container.sign_in_lockout
-    lockout.check(district_id, username, ip)      # raises SignInLocked (429 + Retry-After)
+    lockout.admit(district_id, username, ip)   # raises RateLimited / SignInLocked (429)
     ...verify...
-    lockout.failed(district_id, username, ip)     # or lockout.succeeded(...)
+    lockout.failed(district_id, username, ip)  # or lockout.succeeded(...)
+
+Refusals are 429 with ``Retry-After`` and counted in ``homeroom_rate_limited_total``
+(category ``ip`` or ``account``). When the store (Redis) is unreachable every call raises
+:class:`homeroom.errors.ServiceUnavailable` (503): the guard fails closed and fast.
 """
 
 from __future__ import annotations
@@ -21,9 +37,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from homeroom.errors import RateLimited
+from homeroom.ops.metrics import RATE_LIMITED
 from homeroom.ops.ratelimit import RateLimiter
 
-__all__ = ["SignInLocked", "SignInLockout"]
+__all__ = ["BADGE_ACCOUNT", "SignInLocked", "SignInLockout"]
+
+BADGE_ACCOUNT = "\x00badge"
+"""The account badge failures count under (no username has a NUL in it)."""
 
 
 class SignInLocked(RateLimited):
@@ -34,24 +54,37 @@ class SignInLocked(RateLimited):
 class SignInLockout:
     limiter: RateLimiter
     category: str = "account"
+    ip_category: str = "ip"
 
     @staticmethod
     def _key(district_id: str | None, username: str, ip: str) -> str:
         # The limiter hashes keys before they reach Redis: no usernames or addresses stored.
         return f"{district_id}\x00{username.strip().lower()}\x00{ip[:64]}"
 
+    def admit(self, district_id: str | None, username: str, ip: str) -> None:
+        """Before any credential is checked: count the attempt against the address, then
+        refuse while the account is locked. Raises :class:`RateLimited` (address) or
+        :class:`SignInLocked` (account)."""
+        self.limiter.check(self.ip_category, ip)
+        self.check(district_id, username, ip)
+
     def check(self, district_id: str | None, username: str, ip: str) -> None:
         """Raise :class:`SignInLocked` while the account is locked for this address."""
         decision = self.limiter.peek(self.category, self._key(district_id, username, ip))
         if not decision.allowed:
+            if self.limiter.enabled:
+                RATE_LIMITED.labels(category=self.category).inc()
             raise SignInLocked(
                 "too many failed sign-in attempts",
                 retry_after=decision.retry_after_s,
                 headers=decision.headers(),
             )
 
-    def failed(self, district_id: str | None, username: str, ip: str) -> None:
-        self.limiter.hit(self.category, self._key(district_id, username, ip))
+    def failed(self, district_id: str | None, username: str, ip: str) -> bool:
+        """Count a failure; True when it used up the last attempt (the account is now
+        locked for this address)."""
+        decision = self.limiter.hit(self.category, self._key(district_id, username, ip))
+        return self.limiter.enabled and (not decision.allowed or decision.remaining <= 0)
 
     def succeeded(self, district_id: str | None, username: str, ip: str) -> None:
         self.limiter.clear(self.category, self._key(district_id, username, ip))

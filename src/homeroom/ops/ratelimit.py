@@ -17,9 +17,11 @@ Use from a domain service (the container holds one limiter, ``container.rate_lim
 
     limiter.check("client", client_id)   # raises RateLimited (429)
 
-Sign-in lockout (count failures only, forget them on success) is
-:class:`homeroom.identity.lockout.SignInLockout` (``container.sign_in_lockout``), built on
-:meth:`RateLimiter.peek`, :meth:`RateLimiter.hit` and :meth:`RateLimiter.clear`.
+Sign-in (every method: the provider's ``/login``, the portal's password and badge forms)
+goes through :class:`homeroom.identity.lockout.SignInLockout` (``container.sign_in_lockout``):
+the ``ip`` limit per attempt, and the ``account`` lockout (failures only, forgotten on
+success) built on :meth:`RateLimiter.peek`, :meth:`RateLimiter.hit` and
+:meth:`RateLimiter.clear`. There is no other throttle.
 
 or on a route: ``dependencies=[Depends(rate_limit("ip"))]`` (``homeroom.web.ratelimit``).
 
@@ -112,14 +114,15 @@ class RateLimiter:
         self._denied = {c: RATE_LIMITED.labels(category=c) for c in self._items}
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RateLimiter:
+    def from_settings(cls, settings: Settings, redis_url: str | None = None) -> RateLimiter:
+        """``redis_url``: the setting with its password resolved (default: the setting)."""
         return cls(
             {
                 "ip": settings.rate_limit_ip,
                 "account": settings.rate_limit_account,
                 "client": settings.rate_limit_client,
             },
-            redis_url=settings.redis_url,
+            redis_url=settings.redis_url if redis_url is None else redis_url,
             timeout_s=settings.kv_timeout_s,
             enabled=settings.rate_limits_enabled,
         )

@@ -22,8 +22,13 @@ class SignInFailed(SignInError):
 
 
 class SignInThrottled(SignInError):
-    """Too many attempts; try again after ``retry_after`` seconds."""
+    """Too many attempts; try again after ``retry_after`` seconds.
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
+    ``reason`` is ``locked`` (the account, for this address) or ``rate_limited`` (the
+    address); ``headers`` carry Retry-After and the X-RateLimit-* trio for the page."""
+
+    def __init__(self, reason: str, retry_after: int, headers: dict[str, str]) -> None:
+        super().__init__(reason)
+        self.reason = reason
         self.retry_after = retry_after
+        self.headers = {**headers, "Retry-After": str(retry_after)}

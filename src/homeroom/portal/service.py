@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from homeroom.audit.models import AuditEvent
-from homeroom.errors import NotFound
+from homeroom.errors import NotFound, RateLimited
 from homeroom.identity.badges import BadgeService, badge_grades, credential_from_payload
+from homeroom.identity.lockout import BADGE_ACCOUNT, SignInLocked, SignInLockout
 from homeroom.identity.passwords import PasswordHasher
 from homeroom.identity.sessions import Session, SessionStore
-from homeroom.identity.throttle import LoginThrottle
 from homeroom.identity.upstream import district_idps
 from homeroom.portal.errors import SignInFailed, SignInThrottled
 from homeroom.roster.models import District, User, valid_slug
@@ -46,7 +46,7 @@ class PortalService:
     db: Database
     passwords: PasswordHasher
     sessions: SessionStore
-    throttle: LoginThrottle
+    lockout: SignInLockout
     badges: BadgeService
     issuer: str
 
@@ -93,25 +93,32 @@ class PortalService:
         with TenantScope(district.id), self.db.scoped() as uow:
             uow.audit.append(event)
 
+    def _admit(self, district: District, action: str, account: str, ip: str) -> None:
+        """The shared sign-in guard (address rate limit, account lockout); a refusal is
+        audited and raised as :class:`SignInThrottled` before any credential is checked."""
+        try:
+            self.lockout.admit(district.id, account, ip)
+        except RateLimited as refused:
+            reason = "locked" if isinstance(refused, SignInLocked) else "rate_limited"
+            self._audit(
+                district,
+                AuditEvent(
+                    actor="anonymous",
+                    action=action,
+                    outcome="failure",
+                    ip=ip,
+                    detail={"reason": reason},
+                ),
+            )
+            raise SignInThrottled(reason, refused.retry_after, refused.headers) from None
+
     def sign_in_password(
         self, district: District, username: str, password: str, ip: str
     ) -> Session:
         username = username.strip()
         if not self.methods(district).password:
             raise SignInFailed("password sign-in is off in this district")
-        refusal = self.throttle.check(district.id, ip, username)
-        if refusal is not None:
-            self._audit(
-                district,
-                AuditEvent(
-                    actor="anonymous",
-                    action="signin.password",
-                    outcome="failure",
-                    ip=ip,
-                    detail={"reason": refusal.reason},
-                ),
-            )
-            raise SignInThrottled(refusal.reason, refusal.retry_after)
+        self._admit(district, "signin.password", username, ip)
         user: User | None = None
         stored: str | None = None
         if 0 < len(username) <= 255:
@@ -121,7 +128,7 @@ class PortalService:
         # Always one argon2 verification (a dummy hash for unknown users): same cost either way.
         ok = self.passwords.verify(stored, password) and user is not None
         if user is None or not ok or user.status != "active":
-            locked = self.throttle.failed(district.id, username)
+            locked = self.lockout.failed(district.id, username, ip)
             self._audit(
                 district,
                 AuditEvent(
@@ -135,7 +142,7 @@ class PortalService:
                 ),
             )
             raise SignInFailed("bad credentials")
-        self.throttle.succeeded(district.id, username)
+        self.lockout.succeeded(district.id, username, ip)
         self._audit(
             district,
             AuditEvent(
@@ -151,22 +158,12 @@ class PortalService:
     def sign_in_badge(self, district: District, payload: str, ip: str) -> Session:
         if not self.methods(district).badge:
             raise SignInFailed("badges are off in this district")
-        refusal = self.throttle.check(district.id, ip)
-        if refusal is not None:
-            self._audit(
-                district,
-                AuditEvent(
-                    actor="anonymous",
-                    action="signin.badge",
-                    outcome="failure",
-                    ip=ip,
-                    detail={"reason": refusal.reason},
-                ),
-            )
-            raise SignInThrottled(refusal.reason, refusal.retry_after)
+        self._admit(district, "signin.badge", BADGE_ACCOUNT, ip)
         credential = credential_from_payload(payload, district.slug)
         user = None if credential is None else self.badges.authenticate(district, credential)
         if user is None:
+            if credential is not None:  # a well-formed credential that signs nobody in
+                self.lockout.failed(district.id, BADGE_ACCOUNT, ip)
             self._audit(
                 district,
                 AuditEvent(

@@ -4,10 +4,9 @@ A plain username/password form for now; the portal (badges, upstream IdPs) creat
 the same way (``sessions.start`` + ``session_cookie.write``). The form is CSRF-protected,
 errors are generic (no hint whether the district, the user or the password was wrong),
 every POST counts against the per-address rate limit and repeated failures lock the account
-for that address for a while (``identity.lockout`` on ``ops.ratelimit``), both 429 +
-Retry-After,
-argon2id runs in a worker thread, and ``next`` is a same-origin path only (never an open
-redirect).
+for that address for a while (``identity.lockout`` on ``ops.ratelimit``, the same guard as
+the portal's sign-in), both 429 + Retry-After, argon2id runs in a worker thread, and
+``next`` is a same-origin path only (never an open redirect).
 """
 
 from __future__ import annotations
@@ -124,12 +123,8 @@ async def login_submit(request: Request) -> Response:
     ip = request.client.host if request.client else "-"
     lockout = container.sign_in_lockout
 
-    def guard() -> None:
-        container.rate_limiter.check("ip", ip)
-        lockout.check(district_id, username, ip)
-
     try:
-        await run_in_threadpool(guard)
+        await run_in_threadpool(lockout.admit, district_id, username, ip)
     except RateLimited as refused:
         outcome = "locked" if isinstance(refused, SignInLocked) else "rate_limited"
         LOGINS.labels(method="password", outcome=outcome).inc()

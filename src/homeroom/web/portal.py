@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from homeroom.errors import InvalidInput, NotFound, PermissionDenied
 from homeroom.identity.badges import PAYLOAD_MARK
 from homeroom.oidc.logout import send_backchannel
+from homeroom.ops.metrics import LOGINS
 from homeroom.portal.errors import SignInFailed, SignInThrottled
 from homeroom.portal.i18n import Catalogue, negotiate
 from homeroom.portal.printing import PRINTER_ROLES, PrintTarget
@@ -172,15 +173,23 @@ def portal_home(request: Request, slug: str) -> Response:
 
 
 def _refused(
-    request: Request, district: District, template: str, exc: SignInFailed | SignInThrottled
+    request: Request,
+    district: District,
+    template: str,
+    method: str,
+    exc: SignInFailed | SignInThrottled,
 ) -> HTMLResponse:
+    """The friendly page again: 401, or 429 with Retry-After when the sign-in guard
+    (``identity.lockout``, shared with the provider's ``/login``) refused the attempt."""
     throttled = isinstance(exc, SignInThrottled)
+    outcome = exc.reason if isinstance(exc, SignInThrottled) else "bad_credentials"
+    LOGINS.labels(method=method, outcome=outcome).inc()
     return _render(
         request,
         template,
         district,
         status_code=429 if throttled else 401,
-        headers={"Retry-After": str(exc.retry_after)} if isinstance(exc, SignInThrottled) else {},
+        headers=exc.headers if isinstance(exc, SignInThrottled) else {},
         methods=_container(request).portal.methods(district),
         error="error_throttled" if throttled else "error_generic",
     )
@@ -199,6 +208,7 @@ def password_sign_in(
         return _not_found()
     container = _container(request)
     if not csrf_of(request).valid(request, csrf_token):
+        LOGINS.labels(method="password", outcome="csrf").inc()
         return _render(
             request,
             "signin.html",
@@ -210,7 +220,8 @@ def password_sign_in(
     try:
         session = container.portal.sign_in_password(district, username, password, _ip(request))
     except (SignInFailed, SignInThrottled) as exc:
-        return _refused(request, district, "signin.html", exc)
+        return _refused(request, district, "signin.html", "password", exc)
+    LOGINS.labels(method="password", outcome="success").inc()
     return _signed_in(request, district, session.id)
 
 
@@ -225,6 +236,7 @@ def badge_page(request: Request, slug: str) -> Response:
 def _badge_sign_in(request: Request, district: District, payload: str, csrf: str) -> Response:
     container = _container(request)
     if not csrf_of(request).valid(request, csrf):
+        LOGINS.labels(method="badge", outcome="csrf").inc()
         return _render(
             request,
             "badge.html",
@@ -235,7 +247,8 @@ def _badge_sign_in(request: Request, district: District, payload: str, csrf: str
     try:
         session = container.portal.sign_in_badge(district, payload, _ip(request))
     except (SignInFailed, SignInThrottled) as exc:
-        return _refused(request, district, "badge.html", exc)
+        return _refused(request, district, "badge.html", "badge", exc)
+    LOGINS.labels(method="badge", outcome="success").inc()
     return _signed_in(request, district, session.id)
 
 
