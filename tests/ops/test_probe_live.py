@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import update
 
 from homeroom.config import load_settings
+from homeroom.demo import DEMO_SLUG
 from homeroom.ops.probe import STEPS
 from homeroom.storage.sql import tables as t
 from homeroom.wiring import build
@@ -91,6 +92,8 @@ def test_probe_passes_every_step_against_the_demo(demo_server: DemoServer) -> No
     assert report["ok"] is True and report["failed_step"] is None
     steps = report["steps"]
     assert isinstance(steps, list) and [s["name"] for s in steps] == list(STEPS)
+    # The default portal step is the students' path, the district portal (not /login).
+    assert steps[1]["detail"] == f"signed in at /d/{DEMO_SLUG}", steps[1]
 
 
 def test_a_deploy_that_breaks_app_logins_fails_the_probe_at_authorize(
@@ -117,3 +120,5 @@ def test_a_deploy_that_breaks_app_logins_fails_the_probe_at_authorize(
     steps = report["steps"]
     assert isinstance(steps, list)
     assert [s["ok"] for s in steps] == [True, True, False]  # discovery, portal sign-in
+    assert steps[1]["detail"] == f"signed in at /d/{DEMO_SLUG}"  # the portal still works
+    assert "instead of redirecting to the app" in str(steps[2]["detail"])

@@ -97,9 +97,9 @@ def probe(
             envvar="HOMEROOM_DATA_DIR", help="Where 'homeroom demo' wrote demo-app.json (--demo)."
         ),
     ] = Path("var"),
-    portal_path: Annotated[str, typer.Option(help="Portal page with the sign-in form.")] = (
-        "/login?district={district}"
-    ),
+    portal_path: Annotated[
+        str, typer.Option(help="Portal page with the sign-in form (the students' path).")
+    ] = "/d/{district}",
     timeout: Annotated[float, typer.Option(help="Seconds per HTTP call.")] = 10.0,
     interval: Annotated[float, typer.Option(help="Run every N seconds (0 = once).", min=0)] = 0.0,
     max_runs: Annotated[int, typer.Option(help="Stop after N runs (0 = forever).", min=0)] = 0,

@@ -8,9 +8,8 @@ protocol (so it works against any OpenID Provider, Homeroom included):
                       ``issuer`` MUST equal the URL it was fetched for (§4.3).
 2. ``portal_sign_in`` the district portal's sign-in form, filled like a browser would
                       (hidden fields such as CSRF tokens kept), by password.
-                      Default page: the provider's ``/login?district=<slug>``; set
-                      ``portal_path`` (``--portal-path /d/{district}``) once the portal
-                      pages exist.
+                      Default page: the district portal ``/d/<slug>``, where students
+                      start; its session is what the app login then relies on.
 3. ``authorize``      authorization request with the portal session (RFC 6749 §4.1.1,
                       PKCE S256 per RFC 7636 §4.3); MUST end in a redirect to the app with
                       ``code`` and the same ``state`` (§4.1.2). A page, a login form or a
@@ -63,7 +62,9 @@ class ProbeConfig:
     client_id: str
     redirect_uri: str
     client_secret: str | None = None
-    portal_path: str = "/login?district={district}"
+    portal_path: str = "/d/{district}"
+    """The district portal, the path students take; ``/login?district={district}`` probes
+    the provider's own sign-in page instead."""
     scope: str = "openid profile"
     timeout_s: float = 10.0
 
@@ -196,7 +197,7 @@ class _Run:
             raise StepFailed("sign-in form shown again: the credentials were refused")
         if not self.http.cookies:
             raise StepFailed("signed in but no session cookie was set")
-        return "ok"
+        return f"signed in at {urlsplit(page_url).path}"
 
     def authorize(self) -> str:
         challenge = (
