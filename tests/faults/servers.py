@@ -2,7 +2,9 @@
 
 * :class:`PgCluster`: a throwaway PostgreSQL cluster that can be stopped and started again on
   the same port (never the machine's shared server).
-* :class:`RedisServer`: a throwaway ``redis-server`` that can be stopped and restarted.
+* :class:`RedisServer`: a throwaway ``redis-server`` that can be stopped and restarted; it
+  keeps an append-only file as production must (sessions and codes live there), so a clean
+  restart loses nothing that was acknowledged.
 * :class:`HomeroomServer`: Homeroom under uvicorn in a child process, configured by env.
 * :class:`LatencyProxy`: a TCP proxy that delays every chunk (a slow network or database).
 * :class:`BlackHole`: accepts connections and never answers (a hung upstream).
@@ -101,6 +103,7 @@ class RedisServer:
         self.binary = binary
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.dir = Path(tempfile.mkdtemp(prefix="homeroom-fault-redis-"))
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -114,7 +117,11 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--dir",
+                str(self.dir),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -130,10 +137,15 @@ class RedisServer:
                 time.sleep(0.05)
 
     def stop(self) -> None:
+        """SIGTERM: Redis flushes the append-only file and exits (a clean restart)."""
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(10)
             self.proc = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class HomeroomServer:

@@ -47,7 +47,7 @@ def test_redis_outage_fails_fast_with_503_and_recovers(
         assert all(r.error == "temporarily_unavailable" for r in during)
         assert max(r.seconds for r in during) < 3.0  # fail fast: bounded by kv_timeout_s
 
-        redis_server.start()  # same port, empty data
+        redis_server.start()  # same port, same append-only file
         _wait_for_200(status, RECOVERY_S)
     finally:
         results = load.stop()

@@ -243,35 +243,100 @@ def _scrape(live_server: LiveServer) -> str:
     return r.text
 
 
+# Every series issue 8 asks /metrics to show, by what it answers. The families must be
+# exported (HELP/TYPE) even before their first sample; the ones the smoke run's traffic
+# reaches must also have moved (see test_metrics_move_during_a_smoke_run).
+REQUIRED_FAMILIES = {
+    "request counts per route and status": "homeroom_http_requests",
+    "request latency per route and status": "homeroom_http_request_seconds",
+    "logins per method and outcome": "homeroom_logins",
+    "OIDC errors per code": "homeroom_oidc_errors",
+    "token issuance per grant": "homeroom_tokens_issued",
+    "DB pool use": "homeroom_db_pool_in_use",
+    "DB pool size": "homeroom_db_pool_size",
+    "DB pool wait time": "homeroom_db_pool_wait_seconds",
+    "KV latency": "homeroom_kv_seconds",
+    "upstream IdP latency": "homeroom_upstream_seconds",
+    "breaker state": "homeroom_breaker_state",
+    "shed requests": "homeroom_shed_requests",
+    "rate-limited requests": "homeroom_rate_limited",
+    # NOTE for the lead: declared in ops/metrics.py, but nothing in this branch counts it
+    # (the usage package is the "usage" helper's). Once it lands, add its scenario to the
+    # run below and assert the counter moved.
+    "usage events accepted": "homeroom_usage_events_accepted",
+}
+
+
 @pytest.mark.oidc
 def test_metrics_move_during_a_smoke_run(
     live_server: LiveServer, seeded: Path, tmp_path: Path
 ) -> None:
-    """What an operator watches during back-to-school: sign-ins, tokens per grant, HTTP."""
+    """What an operator watches during back-to-school, scraped around a load-test smoke run:
+    every required series is exported, and each one the traffic reached has moved."""
+    from prometheus_client.parser import text_string_to_metric_families
+
     before = _scrape(live_server)
     code, s, err = run_json(
         live_server.env,
         "--url", live_server.url,
-        "--scenario", "password_login",
+        "--scenario", "password_login=50,refresh=50",
         "--rate", "5",
         "--duration", "2s",
-        "--concurrency", "2",
+        # One at a time: concurrent writes on SQLite can still answer "database is locked"
+        # (SQLITE_LOCK_BUG above, owned elsewhere); this test is about the metrics.
+        "--concurrency", "1",
         "--seed-file", str(seeded),
         "--report", str(tmp_path / "r"),
         "--fail-on", "errors>0",
     )  # fmt: skip
     assert code == 0, (err, s.get("errors_by_kind"))
-    after = _scrape(live_server)
     flows = s["flows_ok"]
     assert isinstance(flows, int) and flows == 10
+    # Traffic a smoke run does not make on its own: an OIDC error and a sign-in lockout
+    # (an unknown account, so the seeded users stay usable).
+    bad_grant = httpx.post(
+        live_server.url + "/token",
+        data={"grant_type": "authorization_code", "code": "not-a-code", "client_id": "x"},
+    )
+    assert bad_grant.status_code in (400, 401)
+    for _ in range(12):
+        page = httpx.get(live_server.url + "/login")
+        token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        last = httpx.post(
+            live_server.url + "/login",
+            data={
+                "district": "loadtest-smoke",
+                "username": "metrics-nobody",
+                "password": "wrong",
+                "csrf_token": token,
+            },
+            cookies=page.cookies,
+        )
+    assert last.status_code == 429
+    after = _scrape(live_server)
+
+    families = {f.name for f in text_string_to_metric_families(after)}
+    missing = {what: name for what, name in REQUIRED_FAMILIES.items() if name not in families}
+    assert missing == {}, f"/metrics lacks {missing}"
 
     def moved(name: str, **labels: str) -> float:
         return _metric(after, name, **labels) - _metric(before, name, **labels)
 
-    assert moved("homeroom_logins_total", method="password", outcome="success") == flows
-    assert moved("homeroom_tokens_issued_total", grant="authorization_code") == flows
-    assert moved("homeroom_http_requests_total", route="/token", status="200") == flows
-    assert moved("homeroom_http_requests_total", route="/userinfo", status="200") == flows
+    # The mix is a seeded (repeatable) draw per flow; both kinds of flow sign in and redeem
+    # a code, refresh flows also rotate a refresh token.
+    logins = moved("homeroom_logins_total", method="password", outcome="success")
+    assert logins >= 1
+    assert moved("homeroom_logins_total", method="password", outcome="locked") >= 1
+    assert moved("homeroom_tokens_issued_total", grant="authorization_code") >= logins
+    assert moved("homeroom_tokens_issued_total", grant="refresh_token") > 0
+    assert moved("homeroom_http_requests_total", route="/token", status="200") > 0
+    assert moved("homeroom_http_request_seconds_count", route="/token", status="200") > 0
+    assert moved("homeroom_http_requests_total", route="/userinfo", status="200") > 0
+    assert moved("homeroom_oidc_errors_total", endpoint="token") >= 1
+    assert moved("homeroom_db_pool_wait_seconds_count") > 0
+    assert _metric(after, "homeroom_db_pool_size") > 0
+    assert moved("homeroom_kv_seconds_count") > 0
+    assert moved("homeroom_rate_limited_total", category="account") >= 1
 
 
 @pytest.mark.oidc
