@@ -11,8 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from homeroom.config import load_settings
+from homeroom.demo import demo_app_credentials
 from homeroom.storage.sql.migrate import upgrade
+from homeroom.wiring import build
 from tests.faults.servers import HomeroomServer, PgCluster, RedisServer
+from tests.faults.signins import DemoApp
+from tests.loadtest.conftest import homeroom as homeroom_cli
 from tests.services import required
 
 
@@ -84,6 +89,50 @@ def homeroom(tmp_path: Path) -> Iterator[Callable[..., HomeroomServer]]:
         started.append(server)
         server.start()
         return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+# The load comes from one address and one client: the limits are not under test here.
+UNLIMITED = {"rate_limit_ip": "1000000/minute", "rate_limit_client": "1000000/minute"}
+
+
+@pytest.fixture(scope="session")
+def pg_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data dir (secrets key file) for every server on the shared fault database: the
+    demo app's secret is encrypted under it."""
+    return tmp_path_factory.mktemp("fault-pg-data")
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[Callable[..., tuple[HomeroomServer, DemoApp]]]:
+    """``demo_server(database_url=...)``: ``homeroom demo`` seeded, then served."""
+    started: list[HomeroomServer] = []
+
+    def start(**settings: object) -> tuple[HomeroomServer, DemoApp]:
+        server = HomeroomServer(tmp_path, **(UNLIMITED | settings))
+        done = homeroom_cli(server.env, "demo")
+        assert done.returncode == 0, done.stderr
+        container = build(load_settings(env=server.env))
+        try:
+            values = demo_app_credentials(container)
+        finally:
+            container.close()
+        assert values is not None
+        app = DemoApp(
+            url=server.url,
+            district=values["district_slug"],
+            username=values["student_username"],
+            password=values["student_password"],
+            client_id=values["app_client_id"],
+            client_secret=values["app_client_secret"],
+            redirect_uri=values["app_redirect_uri"],
+        )
+        started.append(server)
+        server.start()
+        return server, app
 
     yield start
     for server in started:

@@ -96,7 +96,8 @@ class PgCluster:
 
 
 class RedisServer:
-    def __init__(self) -> None:
+    def __init__(self, persistent: bool = True) -> None:
+        self.persistent = persistent
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("no redis-server binary")
@@ -117,7 +118,7 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "yes",
+                "yes" if self.persistent else "no",
                 "--appendfsync",
                 "everysec",
                 "--dir",

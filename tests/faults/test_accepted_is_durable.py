@@ -23,63 +23,17 @@ test runs on PostgreSQL. Raise both once that bug is fixed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
 
 from homeroom.config import load_settings
-from homeroom.demo import demo_app_credentials
 from homeroom.tenancy import TenantScope
 from homeroom.wiring import build
 from tests.faults.conftest import FaultDatabase
 from tests.faults.servers import HomeroomServer, RedisServer
 from tests.faults.signins import DemoApp, SignInLoad
-from tests.loadtest.conftest import homeroom as homeroom_cli
-
-# The load comes from one address and one client: the limits are not under test here.
-UNLIMITED = {"rate_limit_ip": "1000000/minute", "rate_limit_client": "1000000/minute"}
-
-
-@pytest.fixture(scope="session")
-def pg_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One data dir (secrets key file) for every server on the shared fault database: the
-    demo app's secret is encrypted under it."""
-    return tmp_path_factory.mktemp("fault-pg-data")
-
-
-@pytest.fixture
-def demo_server(tmp_path: Path) -> Iterator[Callable[..., tuple[HomeroomServer, DemoApp]]]:
-    """``demo_server(database_url=...)``: ``homeroom demo`` seeded, then served."""
-    started: list[HomeroomServer] = []
-
-    def start(**settings: object) -> tuple[HomeroomServer, DemoApp]:
-        server = HomeroomServer(tmp_path, **(UNLIMITED | settings))
-        done = homeroom_cli(server.env, "demo")
-        assert done.returncode == 0, done.stderr
-        container = build(load_settings(env=server.env))
-        try:
-            values = demo_app_credentials(container)
-        finally:
-            container.close()
-        assert values is not None
-        app = DemoApp(
-            url=server.url,
-            district=values["district_slug"],
-            username=values["student_username"],
-            password=values["student_password"],
-            client_id=values["app_client_id"],
-            client_secret=values["app_client_secret"],
-            redirect_uri=values["app_redirect_uri"],
-        )
-        started.append(server)
-        server.start()
-        return server, app
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 def _audited_sign_ins(server: HomeroomServer, app: DemoApp) -> int:
@@ -133,6 +87,11 @@ def test_redis_restart_loses_no_accepted_sign_in(
         redis_url=redis_server.url,
         kv_timeout_s=0.3,
     )
+    redis_restart_drill(redis_server, server, app)
+
+
+def redis_restart_drill(redis_server: RedisServer, server: HomeroomServer, app: DemoApp) -> None:
+    """The checks; ``test_mechanisms_matter`` runs them on a Redis without persistence."""
     load = SignInLoad(app, clients=2).start()
     try:
         time.sleep(1.5)

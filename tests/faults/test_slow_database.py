@@ -22,19 +22,30 @@ def slow_pg(fault_pg: FaultDatabase) -> Iterator[tuple[FaultDatabase, LatencyPro
     proxy.close()
 
 
-def test_saturated_pool_answers_503_within_the_pool_timeout(
-    slow_pg: tuple[FaultDatabase, LatencyProxy], homeroom: Callable[..., HomeroomServer]
-) -> None:
+def slow_database_server(
+    slow_pg: tuple[FaultDatabase, LatencyProxy],
+    homeroom: Callable[..., HomeroomServer],
+    pool_timeout_s: float = POOL_TIMEOUT_S,
+) -> HomeroomServer:
     pg, proxy = slow_pg
-    slow_url = pg.url.replace(f":{pg.cluster.port}/", f":{proxy.port}/")
-    server = homeroom(
-        database_url=slow_url,
+    return homeroom(
+        database_url=pg.url.replace(f":{pg.cluster.port}/", f":{proxy.port}/"),
         migrate_database_url=pg.owner_url,
         app_db_role=pg.app_role,
         db_pool_size=2,
-        db_pool_timeout_s=POOL_TIMEOUT_S,
+        db_pool_timeout_s=pool_timeout_s,
         max_in_flight=100,  # not the mechanism under test here
     )
+
+
+def test_saturated_pool_answers_503_within_the_pool_timeout(
+    slow_pg: tuple[FaultDatabase, LatencyProxy], homeroom: Callable[..., HomeroomServer]
+) -> None:
+    slow_database_drill(slow_database_server(slow_pg, homeroom))
+
+
+def slow_database_drill(server: HomeroomServer) -> None:
+    """The checks; ``test_mechanisms_matter`` runs them without a pool timeout."""
     load = Load(server.url + "/api/v1/status", clients=8, pause_after_refusal_s=0.1).start()
     time.sleep(4.0)
     results = load.stop()
