@@ -199,7 +199,7 @@ class HomeroomServer:
                 stdout=log,
                 stderr=log,
             )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # several workers on a busy shared CI box
         while True:
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
@@ -207,7 +207,10 @@ class HomeroomServer:
             except httpx.TransportError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"homeroom did not start: {self.log.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"homeroom did not start (exit {self.proc.poll()}): "
+                    f"{self.log.read_text()[-2000:]}"
+                )
             time.sleep(0.1)
 
     def metric(self, name: str, labels: dict[str, str] | None = None) -> float:

@@ -180,6 +180,23 @@ class SignInLoad:
             thread.join(self.timeout_s * 4 + 5)
         return self
 
+    def wait_for_sessions(self, count: int, within_s: float) -> int:
+        """Let the load get going (a busy CI box may need a while): at least ``count``
+        accepted sign-ins, or the number there are when ``within_s`` runs out."""
+        deadline = time.monotonic() + within_s
+        while len(self.sessions) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return len(self.sessions)
+
+    def wait_for_refusal(self, within_s: float) -> None:
+        """Keep the fault on until the load has met it (a 503), at most ``within_s``."""
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if any(a.status == 503 for a in self.answers):
+                    return
+            time.sleep(0.1)
+
     def broken_answers(self) -> list[Answer]:
         with self._lock:
             return [a for a in self.answers if not a.keeps_contract]

@@ -94,10 +94,10 @@ def redis_restart_drill(redis_server: RedisServer, server: HomeroomServer, app: 
     """The checks; ``test_mechanisms_matter`` runs them on a Redis without persistence."""
     load = SignInLoad(app, clients=2).start()
     try:
-        time.sleep(1.5)
-        before = len(load.sessions)
+        before = load.wait_for_sessions(2, within_s=30)
         redis_server.stop()
         time.sleep(2.0)
+        load.wait_for_refusal(within_s=15)
         redis_server.start()
         _recovered(app, 10.0)
         time.sleep(1.0)
@@ -124,9 +124,10 @@ def test_postgres_restart_loses_no_accepted_sign_in(
     )
     load = SignInLoad(app, clients=2).start()
     try:
-        time.sleep(1.5)
+        load.wait_for_sessions(2, within_s=30)
         fault_pg.cluster.stop()
         time.sleep(2.0)
+        load.wait_for_refusal(within_s=15)
         fault_pg.cluster.start()
         _recovered(app, 15.0)
         time.sleep(1.0)
@@ -146,6 +147,7 @@ def test_overload_on_sqlite_loses_no_accepted_sign_in(
     load = SignInLoad(app, clients=3 * cap).start()
     try:
         time.sleep(4.0)
+        load.wait_for_sessions(3, within_s=30)
     finally:
         load.stop()
     shed = [a for a in load.answers if a.status == 503]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -72,7 +71,7 @@ def test_sign_in_series_are_summed_over_workers(
     )
     codes_before = server.metric("homeroom_tokens_issued_total", {"grant": "authorization_code"})
     load = SignInLoad(app, clients=3).start()
-    time.sleep(3.0)
+    load.wait_for_sessions(6, within_s=30)
     load.stop()
     assert load.broken_answers() == []
     signed_in = load.accepted_sign_ins()
