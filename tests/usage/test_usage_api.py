@@ -245,3 +245,10 @@ def test_openapi_documents_the_usage_api(client: TestClient) -> None:
     event_schema = spec["components"]["schemas"]["UsageEventIn"]
     progress = event_schema["properties"]["progress"]
     assert 1 in [s.get("maximum") for s in progress.get("anyOf", [progress])]
+
+
+def test_method_not_allowed_lists_every_method_of_the_path(client: TestClient) -> None:
+    """RFC 9110 §15.5.6: the Allow header names GET and POST of /goals, not just one."""
+    r = client.put("/api/v1/usage/goals")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
+    assert client.get("/api/v1/usage/events").headers["allow"] == "POST"

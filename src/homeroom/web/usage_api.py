@@ -23,10 +23,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from homeroom.errors import PermissionDenied
 from homeroom.oidc.errors import InsufficientScope, InvalidToken
@@ -50,7 +52,25 @@ ID_PATTERN = "^[A-Za-z0-9_.-]{1,64}$"
 NO_STORE = {"Cache-Control": "no-store"}
 _JSON = {"application/json": {"schema": {"type": "object"}}}
 
-router = APIRouter(prefix="/api/v1/usage", tags=["Usage"])
+
+class _UsageRoute(APIRoute):
+    """RFC 9110 §15.5.6: a 405 "MUST generate an Allow header field" listing the target's
+    methods; Starlette lists only the first route's, so ``/goals`` (GET and POST) would
+    announce GET alone."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            allowed = {
+                method
+                for route in router.routes
+                if isinstance(route, APIRoute) and route.path == self.path
+                for method in route.methods or ()
+            }
+            raise HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
+        await super().handle(scope, receive, send)
+
+
+router = APIRouter(prefix="/api/v1/usage", tags=["Usage"], route_class=_UsageRoute)
 _BEARER = RequireBearer(USAGE_SCOPE)
 
 
@@ -131,6 +151,7 @@ async def require_usage_app(request: Request) -> Principal:
     response_model=BatchResult,
     summary="Report a batch of usage and progress events (apps)",
     responses={
+        400: {"description": "The body is not JSON", "content": _JSON},
         401: {"description": "No valid token, or the app is not connected", "content": _JSON},
         403: {"description": "No usage.write scope, or usage is off here", "content": _JSON},
         422: {"description": "Malformed batch: nothing was stored", "content": _JSON},
@@ -180,7 +201,8 @@ class GoalIn(BaseModel):
 
 Reader = Annotated[RequestScope, Depends(RequireScope(Capability.USAGE_READ))]
 _USER_ONLY: dict[int | str, dict[str, Any]] = {
-    403: {"description": "Not a teacher or district admin", "content": _JSON}
+    401: {"description": "Sign in required (portal session)", "content": _JSON},
+    403: {"description": "Not a teacher or district admin", "content": _JSON},
 }
 
 
@@ -214,7 +236,7 @@ def list_goals(
     summary="Set a usage goal for a section I teach",
     responses={
         **_USER_ONLY,
-        400: {"description": "Bad dates or minutes", "content": _JSON},
+        400: {"description": "Bad dates, or the body is not JSON", "content": _JSON},
         404: {"description": "No such section of mine, or app not connected", "content": _JSON},
     },
 )
@@ -253,7 +275,11 @@ def delete_goal(
 @router.get(
     "/adoption",
     summary="App adoption in my district: active students and minutes, 7 and 30 days",
-    responses={403: {"description": "Not a district admin", "content": _JSON}},
+    responses={
+        401: {"description": "Sign in required (portal session)", "content": _JSON},
+        403: {"description": "Not a district admin", "content": _JSON},
+        404: {"description": "`district` names another district", "content": _JSON},
+    },
 )
 def adoption(
     request: Request,
