@@ -140,3 +140,19 @@ def test_nothing_is_kept_when_the_transaction_fails(
     assert USAGE_EVENTS_ACCEPTED.labels(kind="minutes")._value.get() == before
     with TenantScope(c.district.id), container.db.scoped() as uow:
         assert uow.usage_events.get(c.app.id, "lost") is None
+
+
+def test_a_districts_shorter_retention_applies(container: Container, classroom: Classroom) -> None:
+    c = classroom
+    with container.db.platform() as uow:
+        uow.districts.update_settings(c.district.id, {"usage_retention_days": 30})
+    out = container.usage_ingest.report(
+        c.district.id,
+        c.app.id,
+        [
+            minutes("a", c.ava.id, at=NOW - dt.timedelta(days=31)),
+            minutes("b", c.ava.id, at=NOW - dt.timedelta(days=29)),
+        ],
+        now=NOW,
+    )
+    assert statuses(out) == [("rejected", "too_old"), ("accepted", None)]

@@ -6,7 +6,8 @@ Rules, checked per event (a bad event never sinks the batch):
   policy; anything else is ``unknown_user``, whether the id exists elsewhere or nowhere
   (the answer must not reveal another district's, or an unshared student's, existence);
 - ``occurred_at`` may be at most ``future_skew_s`` ahead of the server clock, and not older
-  than the district's retention (such an event would be purged at once);
+  than the district's retention (``usage.retention.retention_days``: such an event would
+  be purged at once);
 - the (app, event id) pair is the idempotency key: a replay of an accepted event is
   ``duplicate`` (accepted, not counted twice); the same id with other content is
   ``id_reused`` (rejected: the app has a bug, and the first report stands).
@@ -34,6 +35,7 @@ from homeroom.storage.sql.types import utcnow
 from homeroom.storage.sql.visibility import Visibility
 from homeroom.tenancy import TenantScope
 from homeroom.usage.models import UsageEvent, UsageKind
+from homeroom.usage.retention import retention_days
 
 __all__ = ["MAX_BATCH", "MAX_MINUTES", "EventReport", "Outcome", "UsageIngest"]
 
@@ -107,11 +109,12 @@ class UsageIngest:
     ) -> list[Outcome]:
         """Store what is valid of ``reports``; one outcome per report, in order."""
         now = now or utcnow()
-        oldest = now.date() - dt.timedelta(days=self.retention_days)
         latest = now + dt.timedelta(seconds=self.future_skew_s)
         outcomes: list[Outcome] = []
         accepted: list[UsageEvent] = []
         with TenantScope(district_id), self.db.scoped() as uow:
+            keep = retention_days(uow.districts.get(district_id), self.retention_days)
+            oldest = now.date() - dt.timedelta(days=keep)
             visible = shared_users(uow, app_id, [r.user_id for r in reports])
             seen: dict[str, UsageEvent] = {}
             for index, report in enumerate(reports):

@@ -123,7 +123,7 @@ def _check_connection(container: Container, principal: Principal) -> None:
     clients = container.oidc.clients
     connection = clients.connection(principal.district_id, principal.client_id)
     district = clients.district(principal.district_id)
-    if connection is None or connection.status != "active" or district is None:
+    if connection is None or not connection.active(utcnow()) or district is None:
         raise BearerError(InvalidToken("the app is not connected to this district"))
     if Capability.USAGE_WRITE not in district_allows(district.settings):
         raise PermissionDenied("usage reporting is turned off in this district")
