@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterator
@@ -252,3 +253,21 @@ def test_method_not_allowed_lists_every_method_of_the_path(client: TestClient) -
     r = client.put("/api/v1/usage/goals")
     assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
     assert client.get("/api/v1/usage/events").headers["allow"] == "POST"
+
+
+def test_an_expired_connection_cannot_report(
+    client: TestClient, container: Container, classroom: Classroom
+) -> None:
+    c = classroom
+    token = service_token(client, c)
+    with TenantScope(c.district.id), container.db.scoped() as uow:
+        connection = uow.connections.get(c.app.id)
+        expired = dataclasses.replace(connection, expires_at=utcnow() - dt.timedelta(minutes=1))
+        uow.connections.put(expired)
+    # Within the connection cache's lifetime (30 s) the sharing policy, read uncached, already
+    # shares nobody: nothing can be stored.
+    cached = post_events(client, token, event("x", c.ava.id))
+    assert cached.json()["results"][0]["reason"] == "unknown_user"
+    container.oidc.clients.invalidate()
+    r = post_events(client, token, event("x", c.ava.id))
+    assert r.status_code == 401 and r.json()["error"] == "invalid_token", r.text
