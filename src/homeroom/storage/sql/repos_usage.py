@@ -41,8 +41,6 @@ class SqlUsageEvents(_Tenant):
             "day": event.day,
             "received_at": event.received_at,
         }
-        if self.get(event.app_id, event.event_id) is not None:
-            return False
         try:
             with self.conn.begin_nested():
                 self.conn.execute(insert(usage_events).values(**values))
