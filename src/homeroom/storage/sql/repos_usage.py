@@ -19,7 +19,7 @@ from homeroom.errors import NotFound
 from homeroom.storage.sql import tables as t
 from homeroom.storage.sql.repos import _Tenant
 from homeroom.storage.sql.tables_usage import usage_daily, usage_events, usage_goals
-from homeroom.usage.interfaces import DayTotals
+from homeroom.usage.interfaces import DayTotals, GoalStore, RollupStore, UsageEventStore
 from homeroom.usage.models import AppAdoption, DailyUsage, Goal, UsageEvent, UsageKind
 
 __all__ = ["SqlUsageEvents", "SqlUsageGoals", "SqlUsageRollups"]
@@ -288,3 +288,10 @@ def _goal(row: Row[Any]) -> Goal:
         created_by=row.created_by,
         created_at=row.created_at,
     )
+
+
+def _conforms(
+    events: SqlUsageEvents, rollups: SqlUsageRollups, goals: SqlUsageGoals
+) -> tuple[UsageEventStore, RollupStore, GoalStore]:
+    """Never called: mypy proves here that the SQL repositories meet the interfaces."""
+    return events, rollups, goals
