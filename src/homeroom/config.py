@@ -108,6 +108,13 @@ class Settings(BaseModel):
     secrets_vault_mount: str = "transit"
     secrets_vault_key: str = "homeroom"
     secrets_max_versions: int = Field(10, ge=2, le=100)
+    # usage (see homeroom.usage and docs/usage.md)
+    usage_retention_days: int = Field(365, ge=1, le=3650)
+    """Raw usage events (and rollups) older than this are purged by ``homeroom data retention``."""
+    usage_future_skew_s: int = Field(300, ge=0, le=86400)
+    """How far ahead of the server clock an event's ``occurred_at`` may be (clock skew)."""
+    usage_freshness_hours: int = Field(26, ge=1, le=24 * 30)
+    """``homeroom data check``: an app whose latest event is older than this is stale."""
 
     @field_validator("issuer")
     @classmethod

@@ -8,8 +8,10 @@ so the bundled demo relying party resolves it like any other service.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,6 +27,8 @@ from homeroom.secrets.policy import DEMO_APP_IDENTITY
 from homeroom.sharing.models import FieldGroup
 from homeroom.storage.sql.types import utcnow
 from homeroom.tenancy import TenantScope
+from homeroom.usage.ingest import MAX_BATCH, EventReport
+from homeroom.usage.models import UsageKind
 from homeroom.wiring import Container
 
 __all__ = ["DEMO_SLUG", "DemoInfo", "seed_demo"]
@@ -197,6 +201,7 @@ def seed_demo(container: Container) -> DemoInfo:
     grades = ["KG", "02", "06", "07"]
     enrollments: list[Enrollment] = []
     kg_students: list[User] = []
+    students: list[User] = []
     for n in range(40):
         section = sections[n // 10]
         student = admin.create_user(
@@ -213,6 +218,7 @@ def seed_demo(container: Container) -> DemoInfo:
         enrollments.append(
             Enrollment(district.id, new_id("enrollment"), section.id, student.id, Role.STUDENT)
         )
+        students.append(student)
         if student.grade == "KG":
             kg_students.append(student)
     for index, section in enumerate(sections):
@@ -235,6 +241,7 @@ def seed_demo(container: Container) -> DemoInfo:
         district, new_app.app.id, field_groups=(FieldGroup.BASIC, FieldGroup.EMAIL), actor="demo"
     )
     assert new_app.client_secret is not None
+    _demo_usage(container, district.id, new_app.app.id, students, teachers[0], sections[1])
     sheet, image = _demo_badges(container, district.id, sections[0].title, kg_students)
     secret_ref = f"secret://{container.settings.environment}/{DEMO_APP_IDENTITY}/client-secret"
     container.secret_store.put(ADMIN, secret_ref, new_app.client_secret.encode())
@@ -263,6 +270,56 @@ def seed_demo(container: Container) -> DemoInfo:
         data.pop("app_client_secret")  # the file holds the reference only
         json.dump(data, fh, indent=2)
     return info
+
+
+def _demo_usage(
+    container: Container,
+    district_id: str,
+    app_id: str,
+    students: list[User],
+    teacher: User,
+    section: Section,
+) -> None:
+    """Two weeks of the demo app's usage (so adoption and goals show something), and
+    ms.rivera's 60-minutes-a-week goal for Grade 2 Reading. Deterministic."""
+    rng = random.Random(7)  # demo data: reproducible, not a secret
+    now = utcnow()
+    reports = []
+    for days_ago in range(14):
+        day = now - dt.timedelta(days=days_ago, hours=1)
+        for student in students:
+            if rng.random() < 0.6:
+                reports.append(
+                    EventReport(
+                        f"demo-{student.username}-{days_ago}",
+                        student.id,
+                        UsageKind.MINUTES,
+                        day,
+                        minutes=rng.randint(5, 25),
+                    )
+                )
+    for student in students:
+        reports.append(
+            EventReport(
+                f"demo-{student.username}-progress",
+                student.id,
+                UsageKind.PROGRESS,
+                now - dt.timedelta(hours=1),
+                progress=round(rng.random(), 2),
+            )
+        )
+    for start in range(0, len(reports), MAX_BATCH):
+        container.usage_ingest.report(district_id, app_id, reports[start : start + MAX_BATCH])
+    monday = now.date() - dt.timedelta(days=now.weekday())
+    container.usage_goals.create(
+        district_id,
+        teacher.id,
+        section_id=section.id,
+        app_id=app_id,
+        minutes_per_week=60,
+        starts_on=monday - dt.timedelta(days=14),
+        ends_on=monday + dt.timedelta(days=90),
+    )
 
 
 def _demo_badges(

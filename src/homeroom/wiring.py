@@ -27,6 +27,9 @@ from homeroom.sharing.registry import AppRegistry
 from homeroom.sharing.service import SharingService
 from homeroom.storage.kv import KV, open_kv
 from homeroom.storage.sql import Database
+from homeroom.usage.goals import UsageGoals
+from homeroom.usage.ingest import UsageIngest
+from homeroom.usage.retention import UsageData
 from homeroom.web.session_cookie import SessionCookie
 
 __all__ = ["Container", "build"]
@@ -153,6 +156,21 @@ class Container:
     def upstream_login(self) -> UpstreamLogin:
         """Per-process: its circuit breakers and metadata cache live here."""
         return UpstreamLogin(self.db, self.kv, self.secrets, self.sessions)
+
+    # usage -----------------------------------------------------------------------
+    @cached_property
+    def usage_ingest(self) -> UsageIngest:
+        return UsageIngest(
+            self.db, self.settings.usage_retention_days, self.settings.usage_future_skew_s
+        )
+
+    @cached_property
+    def usage_goals(self) -> UsageGoals:
+        return UsageGoals(self.db)
+
+    @cached_property
+    def usage_data(self) -> UsageData:
+        return UsageData(self.db, self.settings.usage_retention_days)
 
     def close(self) -> None:
         self.db.dispose()

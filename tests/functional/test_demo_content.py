@@ -22,4 +22,18 @@ def test_demo_district_shape(container: Container) -> None:
         assert student is not None
         stored = uow.users.password_hash(student.id)
     assert container.passwords.verify(stored, info.student_password)
+    # Usage for the dashboards: adoption of the demo app and ms.rivera's reading goal.
+    (adoption,) = container.usage_data.adoption(info.district_id)
+    assert adoption["app_id"] == info.app_client_id
+    assert adoption["last_7_days"]["active_students"] > 20
+    teacher = _user(container, info.district_id, info.teacher_username)
+    (goal,) = container.usage_goals.progress(info.district_id, teacher)
+    assert goal["minutes_per_week"] == 60 and len(goal["students"]) == 10
     assert seed_demo(container).created is False
+
+
+def _user(container: Container, district_id: str, username: str) -> str:
+    with TenantScope(district_id), container.db.scoped() as uow:
+        user = uow.users.by_username(username)
+    assert user is not None
+    return user.id

@@ -32,6 +32,7 @@ from homeroom.storage.sql.tables import user_schools
 from homeroom.storage.sql.tables_roster import user_agents
 from homeroom.storage.sql.types import utcnow
 from homeroom.storage.sql.uow import UnitOfWork
+from homeroom.usage.models import Goal, UsageEvent, UsageKind
 from tests.isolation.world import World
 
 __all__ = ["REPO_PROBES", "RepoProbe", "repo_probe"]
@@ -500,3 +501,134 @@ def roster_insert(world: World, uow: UnitOfWork) -> None:
         store.insert_links(
             user_agents, [{"user_id": world.b.student.id, "agent_id": world.b.teacher.id}]
         )
+
+
+# ---------------------------------------------------------------------- usage
+
+_EVER = (dt.date(2000, 1, 1), dt.date(2100, 1, 1))
+
+
+def _b_usage(world: World) -> tuple[list[str], str]:
+    """B's usage event ids and goal id (seeded by ``world._seed_usage``)."""
+    *events, goal = world.b.usage_ids
+    return events, goal
+
+
+@repo_probe(
+    ("usage_events", "get"),
+    ("usage_events", "totals_by_day"),
+    ("usage_events", "latest_received"),
+    ("usage_events", "count_received"),
+)
+def usage_events_read(world: World, uow: UnitOfWork) -> None:
+    events, _ = _b_usage(world)
+    for event_id in events:
+        assert uow.usage_events.get(world.b.app.id, event_id) is None
+        assert uow.usage_events.get(world.a.app.id, event_id) is None
+    totals = uow.usage_events.totals_by_day(*_EVER)
+    assert totals and {user for user, _, _ in totals} == {world.a.student.id}
+    assert set(uow.usage_events.latest_received()) == {world.a.app.id}
+    start = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    assert uow.usage_events.count_received(start, start.replace(year=2100)) == 2
+
+
+@repo_probe(("usage_events", "add"))
+def usage_events_add(world: World, uow: UnitOfWork) -> None:
+    """B's student cannot be given usage in A; B's app and event ids name a row of A."""
+    events, _ = _b_usage(world)
+    now = utcnow()
+
+    def event(user_id: str) -> UsageEvent:
+        return UsageEvent(
+            district_id=world.b.district.id,
+            app_id=world.b.app.id,
+            event_id=events[0],
+            user_id=user_id,
+            kind=UsageKind.MINUTES,
+            minutes=1,
+            progress=None,
+            occurred_at=now,
+            received_at=now,
+        )
+
+    with pytest.raises(NotFound):
+        uow.usage_events.add(event(world.b.student.id))
+    assert uow.usage_events.add(event(world.a.student.id)) is True
+    stored = uow.usage_events.get(world.b.app.id, events[0])
+    assert stored is not None and stored.district_id == world.a.district.id
+
+
+@repo_probe(("usage_events", "delete_before"), ("usage_events", "delete_for_user"))
+def usage_events_delete(world: World, uow: UnitOfWork) -> None:
+    for user in _b_users(world):
+        assert uow.usage_events.delete_for_user(user.id) == 0
+    assert uow.usage_events.delete_before(_EVER[1]) == 2  # A's two seeded events, not B's
+
+
+@repo_probe(
+    ("usage_rollups", "for_user"),
+    ("usage_rollups", "minutes_by_user"),
+    ("usage_rollups", "adoption"),
+    ("usage_rollups", "totals_by_day"),
+)
+def usage_rollups_read(world: World, uow: UnitOfWork) -> None:
+    rollups = uow.usage_rollups
+    b_ids = [u.id for u in _b_users(world)]
+    for user_id in b_ids:
+        assert rollups.for_user(user_id) == []
+    for app_id in (world.b.app.id, world.a.app.id, world.shared_app.id):
+        assert rollups.minutes_by_user(b_ids, app_id, *_EVER) == {}
+    adoption = rollups.adoption(*_EVER)
+    assert [(a.app_id, a.active_students, a.minutes) for a in adoption] == [(world.a.app.id, 1, 17)]
+    assert {user for user, _, _ in rollups.totals_by_day(*_EVER)} == {world.a.student.id}
+
+
+@repo_probe(("usage_rollups", "add"))
+def usage_rollups_add(world: World, uow: UnitOfWork) -> None:
+    """A rollup for B's student is refused (composite foreign key); B's rollup unchanged."""
+    with pytest.raises(IntegrityError), uow.conn.begin_nested():
+        uow.usage_rollups.add(
+            world.b.student.id,
+            world.b.app.id,
+            utcnow().date(),
+            minutes=100,
+            events=1,
+            progress=1.0,
+            at=utcnow(),
+        )
+
+
+@repo_probe(("usage_rollups", "delete_before"), ("usage_rollups", "delete_for_user"))
+def usage_rollups_delete(world: World, uow: UnitOfWork) -> None:
+    for user in _b_users(world):
+        assert uow.usage_rollups.delete_for_user(user.id) == 0
+    assert uow.usage_rollups.delete_before(_EVER[1]) == 1  # A's one rollup
+
+
+@repo_probe(("usage_goals", "get"), ("usage_goals", "for_sections"), ("usage_goals", "delete"))
+def usage_goals_b(world: World, uow: UnitOfWork) -> None:
+    _, goal = _b_usage(world)
+    with pytest.raises(NotFound):
+        uow.usage_goals.get(goal)
+    with pytest.raises(NotFound):
+        uow.usage_goals.delete(goal)
+    assert uow.usage_goals.for_sections([world.b.section.id]) == []
+    mine = uow.usage_goals.for_sections([world.a.section.id, world.b.section.id])
+    assert [g.district_id for g in mine] == [world.a.district.id]
+
+
+@repo_probe(("usage_goals", "add"))
+def usage_goals_add(world: World, uow: UnitOfWork) -> None:
+    """A goal of A cannot point at B's section; B's goal id names a goal of A."""
+    _, goal_id = _b_usage(world)
+    today = utcnow().date()
+
+    def goal(section_id: str) -> Goal:
+        return Goal(
+            world.b.district.id, goal_id, section_id, world.b.app.id, 5, today, today, "x", utcnow()
+        )
+
+    with pytest.raises(Conflict), uow.conn.begin_nested():
+        uow.usage_goals.add(goal(world.b.section.id))
+    uow.usage_goals.add(goal(world.a.section.id))
+    assert uow.usage_goals.get(goal_id).district_id == world.a.district.id

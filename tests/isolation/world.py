@@ -31,6 +31,8 @@ from homeroom.storage.sql.all_tables import tenant_tables
 from homeroom.storage.sql.tables_roster import user_agents
 from homeroom.storage.sql.types import utcnow
 from homeroom.tenancy import TenantScope
+from homeroom.usage.ingest import EventReport
+from homeroom.usage.models import UsageKind
 from homeroom.web.app import create_app
 from homeroom.wiring import Container
 
@@ -83,6 +85,7 @@ class Tenant:
     badge_id: str = ""  # the student's live QR badge
     badge_payload: str = ""  # what the badge's QR code says
     roster_ids: list[str] = field(default_factory=list)  # org, term, course, run, event ids
+    usage_ids: list[str] = field(default_factory=list)  # usage event ids (own app), goal id
 
     def identifiers(self) -> list[str]:
         """Every identifier and name of this district's data (what must never leak)."""
@@ -99,6 +102,7 @@ class Tenant:
             values += [str(v) for k, v in tokens.items() if k.endswith("token")]
         values.append(self.service_token)
         values += [self.badge_id, self.badge_payload.rpartition(".")[2], *self.roster_ids]
+        values += self.usage_ids
         return [v for v in values if v]
 
 
@@ -270,6 +274,7 @@ def _seed_district(world_container: Container, slug: str) -> tuple[District, dic
         district, own.app.id, field_groups=(FieldGroup.BASIC, FieldGroup.EMAIL)
     )
     assert own.client_secret is not None
+    usage_ids = _seed_usage(world_container, district, marker, users, section, own.app)
     return district, {
         "marker": marker,
         "school": school,
@@ -283,7 +288,38 @@ def _seed_district(world_container: Container, slug: str) -> tuple[District, dic
         "badge_id": badge.badge.id,
         "badge_payload": badge.payload,
         "roster_ids": roster_ids,
+        "usage_ids": usage_ids,
     }
+
+
+def _seed_usage(
+    container: Container,
+    district: District,
+    marker: str,
+    users: dict[Role, User],
+    section: Section,
+    app: App,
+) -> list[str]:
+    """Usage of the student reported by the district's own app (events and their daily
+    rollup), and a usage goal for the section; event ids carry the marker."""
+    now = utcnow()
+    student = users[Role.STUDENT].id
+    reports = [
+        EventReport(f"evt-{marker}-1", student, UsageKind.MINUTES, now, minutes=17),
+        EventReport(f"evt-{marker}-2", student, UsageKind.PROGRESS, now, progress=0.5),
+    ]
+    outcomes = container.usage_ingest.report(district.id, app.id, reports, now=now)
+    assert [o.status for o in outcomes] == ["accepted", "accepted"], outcomes
+    goal = container.usage_goals.create(
+        district.id,
+        users[Role.DISTRICT_ADMIN].id,
+        section_id=section.id,
+        app_id=app.id,
+        minutes_per_week=30,
+        starts_on=now.date(),
+        ends_on=now.date() + dt.timedelta(days=30),
+    )
+    return [r.id for r in reports] + [goal.id]
 
 
 def _seed_roster(

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from homeroom.cli.badges import badges_app
+from homeroom.cli.data import data_app
 from homeroom.cli.keys import keys_app
 from homeroom.cli.loadtest import loadtest_app
 from homeroom.cli.probe import probe_app
@@ -55,6 +56,7 @@ app.add_typer(secrets_app, name="secrets")
 app.add_typer(roster_app, name="roster")
 app.add_typer(sharing_app, name="sharing")
 app.add_typer(upstream_app, name="upstream")
+app.add_typer(data_app, name="data")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

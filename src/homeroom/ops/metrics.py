@@ -51,6 +51,8 @@ __all__ = [
     "TOKENS_ISSUED",
     "UPSTREAM_SECONDS",
     "USAGE_EVENTS_ACCEPTED",
+    "USAGE_EVENTS_DUPLICATE",
+    "USAGE_EVENTS_REJECTED",
     "mark_worker_dead",
     "render",
 ]
@@ -183,6 +185,15 @@ USAGE_EVENTS_ACCEPTED = Counter(
     "homeroom_usage_events_accepted_total",
     "Usage and progress events accepted (durably stored) by kind",
     ["kind"],
+)
+USAGE_EVENTS_REJECTED = Counter(
+    "homeroom_usage_events_rejected_total",
+    "Usage events refused by reason (invalid, unknown_user, in_future, too_old, id_reused)",
+    ["reason"],
+)
+USAGE_EVENTS_DUPLICATE = Counter(
+    "homeroom_usage_events_duplicate_total",
+    "Replayed usage events (same app and event id): acknowledged, not counted again",
 )
 
 

@@ -22,6 +22,7 @@ from homeroom.web import (
     roster_admin_api,
     roster_api,
     status,
+    usage_api,
 )
 from homeroom.web.errors import install_error_handlers
 from homeroom.web.middleware import RequestContextMiddleware
@@ -50,6 +51,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(portal_upstream.router)
     app.include_router(roster_api.build_router(roster_api.require_principal))
     roster_admin_api.install(app)  # district-admin API: sharing report, package upload
+    app.include_router(usage_api.router)  # usage events (apps), goals, adoption
     app.add_middleware(RequestContextMiddleware)
     # Added last = outermost: shed excess before routing, logging or any other work.
     app.add_middleware(

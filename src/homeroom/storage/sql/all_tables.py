@@ -10,6 +10,7 @@ from homeroom.storage.sql import (
     tables_portal,
     tables_roster,
     tables_secrets,
+    tables_usage,
 )
 from homeroom.storage.sql.tables import metadata, tenant_tables
 
@@ -20,5 +21,6 @@ __all__ = [
     "tables_portal",
     "tables_roster",
     "tables_secrets",
+    "tables_usage",
     "tenant_tables",
 ]

@@ -10,7 +10,7 @@ from functools import cached_property
 
 from sqlalchemy.engine import Connection as SqlConnection
 
-from homeroom.storage.sql import repos, repos_oidc, repos_portal, roster_store
+from homeroom.storage.sql import repos, repos_oidc, repos_portal, repos_usage, roster_store
 
 __all__ = ["UnitOfWork"]
 
@@ -78,3 +78,16 @@ class UnitOfWork:
     @cached_property
     def roster(self) -> roster_store.SqlRosterStore:
         return roster_store.SqlRosterStore(self.conn, self.district_id)
+
+    # usage (repos_usage)
+    @cached_property
+    def usage_events(self) -> repos_usage.SqlUsageEvents:
+        return repos_usage.SqlUsageEvents(self.conn, self.district_id)
+
+    @cached_property
+    def usage_rollups(self) -> repos_usage.SqlUsageRollups:
+        return repos_usage.SqlUsageRollups(self.conn, self.district_id)
+
+    @cached_property
+    def usage_goals(self) -> repos_usage.SqlUsageGoals:
+        return repos_usage.SqlUsageGoals(self.conn, self.district_id)
