@@ -7,7 +7,7 @@ from functools import cached_property
 
 from homeroom.audit.trail import AuditTrail
 from homeroom.config import Settings
-from homeroom.errors import ConfigError
+from homeroom.errors import ConfigError, NotFound
 from homeroom.identity.badges import BadgeService
 from homeroom.identity.lockout import SignInLockout
 from homeroom.identity.password_login import PasswordLogin
@@ -23,7 +23,7 @@ from homeroom.portal.printing import BadgePrinting
 from homeroom.portal.service import PortalService
 from homeroom.roster.admin import RosterAdmin
 from homeroom.roster.importer import RosterImporter
-from homeroom.secrets import SecretSource, SecretStore, StoreSecrets, open_provider
+from homeroom.secrets import WEB, SecretSource, SecretStore, StoreSecrets, open_provider
 from homeroom.secrets.live import LiveKeys
 from homeroom.secrets.setup import resolved_url
 from homeroom.sharing.registry import AppRegistry
@@ -97,6 +97,20 @@ class Container:
             secure=not insecure_ok,
             max_age_s=self.settings.session_absolute_timeout_s,
         )
+
+    @cached_property
+    def metrics_token(self) -> str:
+        """The ``/metrics`` bearer token, resolved from its reference once ("" = disabled)."""
+        ref = self.settings.metrics_token
+        if not ref:
+            return ""
+        try:
+            return self.secret_store.get(WEB, ref).text()
+        except NotFound:
+            raise ConfigError(
+                f"config: HOMEROOM_METRICS_TOKEN: {ref} is not stored; store it with "
+                f"`homeroom secrets put {ref}` (value on stdin)"
+            ) from None
 
     # OpenID Provider ---------------------------------------------------------------
     @cached_property
