@@ -34,6 +34,7 @@ import datetime as dt
 import json
 import secrets
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -156,6 +157,7 @@ class KeyRing:
         self._current: dict[str, SigningKey] = {}
         self._public = KeySet([])
         self._jwks_json = b'{"keys":[]}'
+        self._fresh_until = -1e18
 
     def ref(self, alg: str) -> str:
         return self.source.ref(key_name(alg))
@@ -186,9 +188,12 @@ class KeyRing:
         return self._jwks_json
 
     def _maybe_refresh(self) -> None:
+        if time.monotonic() < self._fresh_until:
+            return  # the hot path: one clock read
         views = {alg: live.get() for alg, live in self._live.items()}
         if any(views[alg] is not self._seen.get(alg) for alg in ALGORITHMS):
             self._rebuild(views)
+        self._fresh_until = time.monotonic() + self.refresh_s
 
     # ------------------------------------------------------------------ loading
 
@@ -196,6 +201,7 @@ class KeyRing:
         """Check the store now (not waiting for ``refresh_s``) and rebuild if a label moved."""
         for live in self._live.values():
             live.reload()
+        self._fresh_until = -1e18
         self._maybe_refresh()
 
     def _key(self, value: SecretValue) -> AnyKey:
@@ -312,6 +318,7 @@ class KeyRing:
             self._rotate_one(alg, ref, rings.get(alg))
         for alg in algs:
             self._live[alg].expire()
+        self._fresh_until = -1e18
         return self.describe()
 
     def _rotate_one(self, alg: str, ref: str, ring: dict[str, SecretValue] | None) -> None:
