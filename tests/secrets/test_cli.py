@@ -188,7 +188,7 @@ def test_version_lifecycle_and_dupes_through_the_cli(env: dict[str, str]) -> Non
     assert run(env, "put", other, stdin="shared-value-123").returncode == 0
     assert run(env, "put", REF, stdin="second-value-456").returncode == 0
     groups = json.loads(run(env, "dupes", "--json").stdout)["groups"]
-    assert groups == [[{"ref": other, "version": 1}, {"ref": REF, "version": 1}]]
+    assert groups == [[{"ref": REF, "version": 1}, {"ref": other, "version": 1}]]
     leaked = run(env, "dupes", "--json", "--value-stdin", stdin="shared-value-123")
     assert json.loads(leaked.stdout)["groups"] == groups
     assert "shared-value" not in leaked.stdout
