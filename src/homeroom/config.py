@@ -80,7 +80,8 @@ class Settings(BaseModel):
     """Requests in flight per worker; beyond it, 503 + Retry-After before any work."""
     shed_retry_after_s: int = Field(1, ge=1, le=120)
     metrics_token: str = ""
-    """Bearer token for ``/metrics``; empty disables the endpoint (404)."""
+    """Reference (``secret://<env>/homeroom-web/metrics-token``) to the bearer token for
+    ``/metrics``; empty disables the endpoint (404). A plain value is refused."""
     rate_limits_enabled: bool = True
     rate_limit_ip: str = "300/minute"
     rate_limit_account: str = "10/minute;50/hour"
@@ -156,6 +157,17 @@ class Settings(BaseModel):
             raise ValueError(
                 "must be a secret reference, not a value; store the value with "
                 f"`homeroom secrets put --bootstrap secret://<environment>/homeroom-web/{name}` "
+                "(value on stdin) and set this to that secret:// reference"
+            )
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token_reference(cls, value: str) -> str:
+        if value and not value.startswith("secret://"):
+            raise ValueError(
+                "must be a secret reference, not a value; store the token with "
+                "`homeroom secrets put secret://<environment>/homeroom-web/metrics-token` "
                 "(value on stdin) and set this to that secret:// reference"
             )
         return value

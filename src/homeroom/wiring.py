@@ -7,6 +7,7 @@ from functools import cached_property
 
 from homeroom.audit.trail import AuditTrail
 from homeroom.config import Settings
+from homeroom.errors import ConfigError, NotFound
 from homeroom.identity.badges import BadgeService
 from homeroom.identity.lockout import SignInLockout
 from homeroom.identity.password_login import PasswordLogin
@@ -21,7 +22,8 @@ from homeroom.portal.printing import BadgePrinting
 from homeroom.portal.service import PortalService
 from homeroom.roster.admin import RosterAdmin
 from homeroom.roster.importer import RosterImporter
-from homeroom.secrets import SecretSource, SecretStore, StoreSecrets, open_provider
+from homeroom.secrets import WEB, SecretSource, SecretStore, StoreSecrets, open_provider
+from homeroom.secrets.live import LiveKeys
 from homeroom.secrets.setup import resolved_url
 from homeroom.sharing.registry import AppRegistry
 from homeroom.sharing.service import SharingService
@@ -80,25 +82,49 @@ class Container:
         return RateLimiter.from_settings(self.settings, redis_url=self.redis_url)
 
     @cached_property
+    def session_keys(self) -> LiveKeys:
+        """The session-cookie key's current and previous versions, followed as they rotate;
+        previous counts until the cookies it signed have expired."""
+        if not isinstance(self.secrets, StoreSecrets):
+            raise ConfigError("config: the session-cookie key lives in the secret store")
+        live = LiveKeys(
+            self.secrets, "session-cookie-key", retain_s=self.settings.session_absolute_timeout_s
+        )
+        live.get()  # resolve at start: a missing key stops the process here
+        return live
+
+    @cached_property
     def session_cookie(self) -> SessionCookie:
         insecure_ok = self.settings.issuer.startswith(("http://127.0.0.1", "http://localhost"))
         # Current + previous versions (newest first): rotating the key signs nobody out.
-        keys = (
-            self.secrets.current_and_previous("session-cookie-key")
-            if isinstance(self.secrets, StoreSecrets)
-            else [self.secrets.get_or_create("session-cookie-key")]
-        )
         return SessionCookie(
-            keys,
+            self.session_keys.accepted_values,
             secure=not insecure_ok,
             max_age_s=self.settings.session_absolute_timeout_s,
         )
 
+    @cached_property
+    def metrics_token(self) -> str:
+        """The ``/metrics`` bearer token, resolved from its reference once ("" = disabled)."""
+        ref = self.settings.metrics_token
+        if not ref:
+            return ""
+        try:
+            return self.secret_store.get(WEB, ref).text()
+        except NotFound:
+            raise ConfigError(
+                f"config: HOMEROOM_METRICS_TOKEN: {ref} is not stored; store it with "
+                f"`homeroom secrets put {ref}` (value on stdin)"
+            ) from None
+
     # OpenID Provider ---------------------------------------------------------------
     @cached_property
     def key_ring(self) -> KeyRing:
-        """Signing keys, parsed once per process (``homeroom keys rotate`` changes them)."""
-        return KeyRing(self.db, self.secrets.get_or_create("signing-key-kek"))
+        """Signing keys: versions in the secret store, parsed once per process and followed
+        as ``homeroom keys rotate`` moves their labels."""
+        if not isinstance(self.secrets, StoreSecrets):
+            raise ConfigError("config: signing keys live in the secret store")
+        return KeyRing(self.secrets)
 
     @cached_property
     def oidc(self) -> OidcContext:

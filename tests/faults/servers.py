@@ -149,6 +149,9 @@ class RedisServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+METRICS_REF = "secret://development/homeroom-web/metrics-token"
+
+
 class HomeroomServer:
     """``uvicorn homeroom.web.app:from_env`` in a child process: the real server."""
 
@@ -165,7 +168,7 @@ class HomeroomServer:
                 "HOMEROOM_DATA_DIR": str(tmp / "data"),
                 "HOMEROOM_ISSUER": self.url,
                 "HOMEROOM_LOG_LEVEL": "warning",
-                "HOMEROOM_METRICS_TOKEN": self.metrics_token,
+                "HOMEROOM_METRICS_TOKEN": METRICS_REF,
             }
         )
         env.update({f"HOMEROOM_{k.upper()}": str(v) for k, v in settings.items()})
@@ -177,6 +180,15 @@ class HomeroomServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        # The token lives in the secret store; settings name it by reference.
+        subprocess.run(
+            [sys.executable, "-m", "homeroom", "secrets", "put", METRICS_REF],
+            env=self.env,
+            input=self.metrics_token.encode(),
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [

@@ -25,13 +25,15 @@ from tests.isolation.world import ISSUER, METRICS_TOKEN, World, build_world
 
 @pytest.fixture
 def world(sql_target: SqlTarget, tmp_path: Path) -> Iterator[World]:
-    settings = make_settings(sql_target, tmp_path, issuer=ISSUER, metrics_token=METRICS_TOKEN)
+    metrics_ref = "secret://development/homeroom-web/metrics-token"
+    settings = make_settings(sql_target, tmp_path, issuer=ISSUER, metrics_token=metrics_ref)
     # The demo app is mounted only when its file exists: write one so that the route
     # table the suite enumerates is the full one.
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     container = build(settings)
     ref = f"secret://{settings.environment}/{DEMO_APP_IDENTITY}/client-secret"
     container.secret_store.put(ADMIN, ref, b"x" * 32)
+    container.secret_store.put(ADMIN, metrics_ref, METRICS_TOKEN.encode())
     (settings.data_dir / DEMO_FILE).write_text(
         json.dumps({"app_client_id": "app_demo", "app_secret_ref": ref})
     )

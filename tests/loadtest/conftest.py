@@ -58,9 +58,18 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         # default) would refuse the run itself. Account lockouts stay at their defaults.
         HOMEROOM_RATE_LIMIT_IP="1000000/minute",
         HOMEROOM_RATE_LIMIT_CLIENT="1000000/minute",
-        HOMEROOM_METRICS_TOKEN=METRICS_TOKEN,
+        HOMEROOM_METRICS_TOKEN="secret://development/homeroom-web/metrics-token",
     )
     assert homeroom(env, "migrate").returncode == 0
+    stored = subprocess.run(
+        [sys.executable, "-m", "homeroom", "secrets", "put", env["HOMEROOM_METRICS_TOKEN"]],
+        env=env,
+        input=METRICS_TOKEN,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert stored.returncode == 0, stored.stderr
     log = (data / "serve.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "homeroom", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT

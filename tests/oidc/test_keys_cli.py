@@ -55,7 +55,39 @@ def test_list_then_rotate(env: dict[str, str]) -> None:
     after = {(k["alg"], k["state"]): k["kid"] for k in json.loads(rotated.stdout)["keys"]}
     assert after[("ES256", "current")] == before[("ES256", "next")]
     assert after[("ES256", "retired")] == before[("ES256", "current")]
-    fields = {"kid", "alg", "state", "created_at", "activated_at", "retired_at"}
+    fields = {"kid", "alg", "state", "ref", "version", "created_at", "activated_at", "retired_at"}
     assert all(set(k) == fields for k in json.loads(rotated.stdout)["keys"])  # no key material
     human = run(env, "keys", "list")
     assert human.returncode == 0 and "retired" in human.stdout
+
+
+def test_secrets_rotate_and_rollback_drive_the_signing_key_ring(env: dict[str, str]) -> None:
+    ref = "secret://development/homeroom-web/signing-key-es256"
+    before = json.loads(run(env, "keys", "list", "--json").stdout)["keys"]
+    es = {k["state"]: k for k in before if k["alg"] == "ES256"}
+    assert es["current"]["ref"] == ref
+    refused = run(env, "secrets", "rotate", ref)
+    assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1
+    assert "published for" in refused.stderr
+    rotated = run(env, "secrets", "rotate", ref, "--force", "--json")
+    assert rotated.returncode == 0, rotated.stderr
+    after = {k["state"]: k for k in json.loads(rotated.stdout)["keys"] if k["alg"] == "ES256"}
+    assert after["current"]["kid"] == es["next"]["kid"]
+    assert after["retired"]["kid"] == es["current"]["kid"]
+    rs = {k["state"]: k["kid"] for k in json.loads(rotated.stdout)["keys"] if k["alg"] == "RS256"}
+    assert rs == {k["state"]: k["kid"] for k in before if k["alg"] == "RS256"}  # one alg only
+    history = run(env, "secrets", "history", ref, "--json")
+    labels = {v["version"]: v["labels"] for v in json.loads(history.stdout)["versions"]}
+    assert sorted(map(tuple, labels.values())) == [("current",), ("pending",), ("previous",)]
+    for _ in range(2):  # cancel the new next key, then undo the promotion
+        assert run(env, "secrets", "rollback", ref).returncode == 0
+    back = json.loads(run(env, "keys", "list", "--json").stdout)["keys"]
+    assert {k["state"]: k["kid"] for k in back if k["alg"] == "ES256"}["current"] == (
+        es["current"]["kid"]
+    )
+    other = run(env, "secrets", "rotate", "secret://production/homeroom-web/signing-key-es256")
+    assert other.returncode == 1
+    assert other.stderr.strip() == (
+        "error: secret://production/homeroom-web/signing-key-es256 is not this environment's "
+        "ES256 signing key"
+    )

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
+from homeroom.secrets import ADMIN
 from homeroom.web.app import create_app
 from homeroom.wiring import build
 from tests.conftest import SqlTarget, make_settings
@@ -41,7 +42,9 @@ def test_metrics_are_hidden_without_a_token(sql_target: SqlTarget, tmp_path: Pat
 
 
 def test_metrics_need_the_bearer_token(sql_target: SqlTarget, tmp_path: Path) -> None:
-    container = build(make_settings(sql_target, tmp_path, metrics_token="s3cret-token"))
+    ref = "secret://development/homeroom-web/metrics-token"
+    container = build(make_settings(sql_target, tmp_path, metrics_token=ref))
+    container.secret_store.put(ADMIN, ref, b"s3cret-token")  # settings hold the reference
     try:
         with TestClient(create_app(container)) as client:
             assert client.get("/metrics").status_code == 401

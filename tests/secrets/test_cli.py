@@ -180,3 +180,32 @@ def test_policy_commands(env: dict[str, str]) -> None:
         run(env, "policy", "grant", "x", "*/billing/*", "read,sudo")
     )
     assert run(env, "policy", "revoke", "billing-worker", "*/billing/*").returncode == 0
+
+
+def test_version_lifecycle_and_dupes_through_the_cli(env: dict[str, str]) -> None:
+    other = "secret://production/crm/stripe-key"
+    assert run(env, "put", REF, stdin="shared-value-123").returncode == 0
+    assert run(env, "put", other, stdin="shared-value-123").returncode == 0
+    assert run(env, "put", REF, stdin="second-value-456").returncode == 0
+    groups = json.loads(run(env, "dupes", "--json").stdout)["groups"]
+    assert groups == [[{"ref": REF, "version": 1}, {"ref": other, "version": 1}]]
+    leaked = run(env, "dupes", "--json", "--value-stdin", stdin="shared-value-123")
+    assert json.loads(leaked.stdout)["groups"] == groups
+    assert "shared-value" not in leaked.stdout
+    listed = {s["ref"]: s for s in json.loads(run(env, "list", "--json").stdout)["secrets"]}
+    assert (listed[REF]["current"], listed[REF]["previous"]) == (2, 1)
+    # soft delete, undelete
+    assert run(env, "delete", REF, "--version", "2").returncode == 0
+    assert "is deleted" in one_line_error(run(env, "get", REF, "--reveal"))
+    assert run(env, "undelete", REF, "--version", "2").returncode == 0
+    assert run(env, "get", REF, "--reveal").stdout == "second-value-456"
+    # rollback: previous becomes current again
+    assert "current is version 1" in run(env, "rollback", REF).stdout
+    assert run(env, "get", REF, "--reveal").stdout == "shared-value-123"
+    # destroy needs --yes, then erases for good
+    assert "add --yes" in one_line_error(run(env, "destroy", REF, "--version", "2"))
+    assert run(env, "destroy", REF, "--version", "2", "--yes").returncode == 0
+    states = {v["version"]: v["state"] for v in history(env)}
+    assert states == {1: "active", 2: "destroyed"}
+    assert "destroyed for good" in one_line_error(run(env, "undelete", REF, "--version", "2"))
+    assert "is destroyed" in one_line_error(run(env, "get", REF, "--version", "2", "--reveal"))

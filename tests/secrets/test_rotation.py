@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from homeroom.errors import Conflict, InvalidInput
+from homeroom.errors import Conflict, InvalidInput, PermissionDenied
 from homeroom.secrets import ADMIN, RandomKeyRotator, SecretStore
 
 REF = "secret://production/homeroom-web/signing-key"
@@ -73,3 +73,35 @@ def test_rollback_without_history_is_refused(store: SecretStore) -> None:
     store.put(ADMIN, REF, b"a" * 32)
     with pytest.raises(Conflict, match="no previous"):
         store.rollback(ADMIN, REF)
+
+
+def test_label_check_reads_no_value_and_records_when_current_moved(store: SecretStore) -> None:
+    store.put(ADMIN, REF, b"a" * 32)
+    first = store.labels("homeroom-web", [REF])["production/homeroom-web/signing-key"]
+    assert first is not None and first.rotated_at is not None
+    audited = len(store.audit_tail(1000))
+    store.rotate_begin(ADMIN, REF, b"b" * 32)
+    pending = store.labels("homeroom-web", [REF])["production/homeroom-web/signing-key"]
+    assert pending is not None and pending.pending_version == 2
+    assert pending.rotated_at == first.rotated_at  # publishing a pending key moves nothing
+    store.rotate_finish(ADMIN, REF)
+    finished = store.labels("homeroom-web", [REF])["production/homeroom-web/signing-key"]
+    assert finished is not None and finished.rotated_at is not None
+    assert (finished.current_version, finished.previous_version) == (2, 1)
+    assert finished.rotated_at > first.rotated_at
+    # Two writes were audited; the three label checks were not (no value was read).
+    assert len(store.audit_tail(1000)) == audited + 2
+    missing = "secret://production/homeroom-web/nothing-here"
+    assert store.labels("homeroom-web", [missing]) == {"production/homeroom-web/nothing-here": None}
+
+
+def test_label_check_outside_policy_is_denied_and_audited(store: SecretStore) -> None:
+    store.put(ADMIN, "secret://production/billing/api-token", b"a" * 32)
+    with pytest.raises(PermissionDenied, match="homeroom-web may not read"):
+        store.labels("homeroom-web", ["secret://production/billing/api-token"])
+    last = store.audit_tail(1)[0]
+    assert (last["actor"], last["outcome"], last["path"]) == (
+        "homeroom-web",
+        "denied",
+        "production/billing/api-token",
+    )

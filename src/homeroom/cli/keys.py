@@ -1,9 +1,14 @@
 """``homeroom keys``: list and rotate the OpenID Provider's signing keys.
 
-Rotation publishes before it signs: ``rotate`` promotes the key that has been in the JWKS
-as ``next`` (refused while it has been published for less than an hour, the longest a
-relying party should cache JWKS, unless ``--force``), retires the current key (still
-published until the tokens it signed have expired) and publishes a new ``next`` key.
+The keys are versions of ``secret://<environment>/homeroom-web/signing-key-<alg>`` in the
+secret store (pending = next, current, previous = retired). Rotation publishes before it
+signs: ``rotate`` tests and promotes the key that has been in the JWKS as ``next`` (refused
+while it has been published for less than an hour, the longest a relying party should
+cache JWKS, or while the retired key it would unpublish may still verify live tokens,
+unless ``--force``), retires the current key (still published until the tokens it signed
+have expired) and creates, publishes and tests a new ``next`` key. In a new production
+deployment the first ``rotate`` creates the ring. ``homeroom secrets rollback <ref>``
+undoes a step.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ def _rows(infos: list[KeyInfo]) -> list[dict[str, Any]]:
             "kid": i.kid,
             "alg": i.alg,
             "state": i.state,
+            "ref": i.ref,
+            "version": i.version,
             "created_at": i.created_at.isoformat(),
             "activated_at": i.activated_at.isoformat() if i.activated_at else None,
             "retired_at": i.retired_at.isoformat() if i.retired_at else None,
@@ -34,21 +41,22 @@ def _rows(infos: list[KeyInfo]) -> list[dict[str, Any]]:
     ]
 
 
-def _show(infos: list[KeyInfo], as_json: bool, title: str) -> None:
+def show_keys(infos: list[KeyInfo], as_json: bool, title: str) -> None:
     from homeroom.cli.main import emit, out
 
     if as_json:
         emit({"keys": _rows(infos)}, True, "")
         return
     table = Table(title=title)
-    for column in ("kid", "alg", "state", "created", "activated", "retired"):
+    for column in ("kid", "alg", "state", "version", "created", "activated", "retired"):
         table.add_column(column)
-    order = {"next": 0, "current": 1, "retired": 2}
+    order = {"next": 0, "current": 1, "retired": 2, "expired": 3}
     for row in sorted(_rows(infos), key=lambda r: (r["alg"], order.get(r["state"], 3))):
         table.add_row(
             row["kid"],
             row["alg"],
             row["state"],
+            f"v{row['version']}",
             row["created_at"][:19],
             (row["activated_at"] or "")[:19],
             (row["retired_at"] or "")[:19],
@@ -63,7 +71,7 @@ def keys_list(
     """Show every published key (next, current, retired). Never shows key material."""
     from homeroom.cli.main import state
 
-    _show(state.container().key_ring.describe(), as_json, "Signing keys")
+    show_keys(state.container().key_ring.describe(), as_json, "Signing keys")
 
 
 @keys_app.command("rotate")
@@ -77,4 +85,6 @@ def keys_rotate(
     """Promote next → current, retire current, publish a new next key (per algorithm)."""
     from homeroom.cli.main import state
 
-    _show(state.container().key_ring.rotate(force=force), as_json, "Signing keys after rotation")
+    show_keys(
+        state.container().key_ring.rotate(force=force), as_json, "Signing keys after rotation"
+    )

@@ -293,14 +293,30 @@ def rotate(
     finish: Annotated[
         bool, typer.Option("--finish", help="Promote the pending version to current.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Signing keys: promote the next key even if recent."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Rotate: create (pending) → set → test → finish (current); a failure rolls back.
 
     Commands get HOMEROOM_SECRET_PATH and HOMEROOM_PENDING_SECRET (base64) in their env.
+    Homeroom's signing keys (``…/homeroom-web/signing-key-<alg>``) rotate as a key ring,
+    exactly like ``homeroom keys rotate``: the pending key is published before it signs.
     """
     store = _store()
     path = SecretPath.parse(ref)
+    alg = _signing_alg(path)
+    if alg is not None:
+        from homeroom.cli.keys import show_keys
+        from homeroom.cli.main import state
+
+        ring = state.container().key_ring
+        if ring.ref(alg) != path.ref:
+            raise InvalidInput(f"{path.ref} is not this environment's {alg} signing key")
+        show_keys(ring.rotate(force=force, algs=[alg]), as_json, "Signing keys after rotation")
+        return
     if finish:
         version = store.rotate_finish(ADMIN, ref)
         _emit({"ref": path.ref, "current": version}, as_json, f"{path.ref}: v{version} is current")
@@ -324,6 +340,16 @@ def rotate(
         as_json,
         f"rotated {path.ref}: v{version} is current, the old one is previous",
     )
+
+
+def _signing_alg(path: SecretPath) -> str | None:
+    """The algorithm if ``path`` is one of Homeroom's signing-key secrets."""
+    from homeroom.oidc.keys import ALGORITHMS, key_name
+    from homeroom.secrets import WEB
+
+    if path.service != WEB:
+        return None
+    return next((a for a in ALGORITHMS if key_name(a) == path.name), None)
 
 
 @secrets_app.command("rollback")

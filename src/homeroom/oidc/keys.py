@@ -5,14 +5,26 @@ signer can begin using a new key at its discretion and signals the change to the
 using the kid value. [...] The JWK Set document at the jwks_uri SHOULD retain recently
 decommissioned signing keys for a reasonable period of time."
 
-* A ``next`` key is published in JWKS before it signs anything; ``homeroom keys rotate``
-  promotes it only after it has been published for longer than relying parties may cache
-  the JWKS (``min_publish_s``), so no client ever sees a token whose key it cannot fetch.
-* A ``retired`` key stays published until every token it signed has expired
-  (``retain_s``), then rotation deletes it.
-* Private keys are stored encrypted (AES-256-GCM, AAD = kid) under a key-encryption key.
-* Each process parses keys once and re-reads only the small ring table every
-  ``refresh_s`` seconds: nothing is parsed per request.
+The private keys are versions of one secret per algorithm in the secret store
+(``secret://<environment>/homeroom-web/signing-key-es256``, ``…-rs256``; the value is the
+private JWK), so they are envelope-encrypted, audited and rotated like every other secret.
+The store's labels are the ring's states:
+
+* ``pending`` = ``next``: published in JWKS before it signs anything; ``homeroom keys
+  rotate`` finishes it only after it has been published for longer than relying parties
+  may cache the JWKS (``min_publish_s``), so no client sees a token whose key it cannot fetch.
+* ``current``: signs.
+* ``previous`` = ``retired``: published until every token it signed has expired
+  (``retain_s`` after it stopped signing), then dropped; a rotation that would push out a
+  still-needed ``previous`` is refused.
+
+Rotation is the store's create → set → test → finish: the pending key is tested (parsed,
+a probe token signed and verified) before it is finished, and the new one before it is
+published; a failing test rolls the pending version back.
+
+Each process parses keys once (``secrets.live.LiveKeys``): the hot path is a clock
+comparison; every ``refresh_s`` seconds it compares label numbers, and re-reads and parses
+only when a label moved.
 """
 
 from __future__ import annotations
@@ -20,25 +32,34 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from joserfc import jwt
 from joserfc.jwk import ECKey, KeyParameters, KeySet, RSAKey, import_key
 
 from homeroom.errors import Conflict, InvalidInput
-from homeroom.storage.sql import Database
-from homeroom.storage.sql.repos_oidc import SigningKeyRow
+from homeroom.secrets.live import KeyVersions, LiveKeys, previous_is_live
+from homeroom.secrets.models import CURRENT, PENDING, PREVIOUS, SecretValue
+from homeroom.secrets.policy import ADMIN
+from homeroom.secrets.redaction import Redactor
+from homeroom.secrets.source import StoreSecrets
 from homeroom.storage.sql.types import utcnow
 
-__all__ = ["ALGORITHMS", "KeyInfo", "KeyRing", "SigningKey"]
+__all__ = ["ALGORITHMS", "KeyInfo", "KeyRing", "SigningKey", "SigningKeyRotator", "key_name"]
 
 ALGORITHMS = ("ES256", "RS256")
 AnyKey = ECKey | RSAKey
+_PRIVATE_PARAMS = ("d", "p", "q", "dp", "dq", "qi")
+
+
+def key_name(alg: str) -> str:
+    """The secret name (under ``homeroom-web``) holding ``alg``'s key versions."""
+    return f"signing-key-{alg.lower()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +75,16 @@ class KeyInfo:
 
     kid: str
     alg: str
-    state: str
+    state: str  # next | current | retired | expired (kept in the store, no longer published)
     created_at: dt.datetime
     activated_at: dt.datetime | None
     retired_at: dt.datetime | None
+    ref: str = ""
+    version: int = 0
 
 
-def _generate(alg: str, kid: str) -> AnyKey:
+def _generate(alg: str) -> AnyKey:
+    kid = f"{alg.lower()}-{utcnow().strftime('%Y%m%d')}-{secrets.token_hex(4)}"
     params: KeyParameters = {"kid": kid, "alg": alg, "use": "sig"}
     if alg == "ES256":
         return ECKey.generate_key("P-256", parameters=params, private=True)
@@ -69,30 +93,78 @@ def _generate(alg: str, kid: str) -> AnyKey:
     raise InvalidInput(f"unsupported signing algorithm {alg!r}")
 
 
+def _parse(value: bytes, where: str) -> AnyKey:
+    try:
+        key = import_key(json.loads(value))
+    except Exception:  # any parse failure is the same operator error
+        raise InvalidInput(f"{where}: not a private JWK") from None
+    if not isinstance(key, ECKey | RSAKey) or not key.is_private or not key.kid:
+        raise InvalidInput(f"{where}: not a private EC or RSA JWK with a kid")
+    return key
+
+
+class SigningKeyRotator:
+    """The ``Rotator`` steps of a signing key: a new JWK; publishing needs no install step
+    (every process's JWKS picks the pending version up); the test signs and verifies."""
+
+    def __init__(self, alg: str) -> None:
+        self.alg = alg
+
+    def generate(self, path: str) -> bytes:
+        return json.dumps(_generate(self.alg).as_dict(private=True)).encode()
+
+    def set(self, path: str, value: bytes) -> None:
+        return None
+
+    def test(self, path: str, value: bytes) -> None:
+        key = _parse(value, path)
+        if key.alg not in (None, self.alg):
+            raise InvalidInput(f"{path}: the key is for {key.alg}, not {self.alg}")
+        public = import_key(key.as_dict(private=False))
+        probe = jwt.encode({"alg": self.alg, "kid": key.kid}, {"probe": True}, key)
+        jwt.decode(probe, public, algorithms=[self.alg])  # raises if the pair does not match
+
+
 class KeyRing:
     def __init__(
         self,
-        db: Database,
-        kek: bytes,
+        source: StoreSecrets,
         *,
-        refresh_s: float = 60.0,
+        refresh_s: float = 30.0,
         min_publish_s: float = 3600.0,
         retain_s: float = 24 * 3600.0,
     ) -> None:
-        if len(kek) != 32:
-            raise ValueError("the key-encryption key must be 32 bytes")
-        self.db = db
-        self._aead = AESGCM(kek)
+        self.source = source
+        self.store = source.store
+        self.redactor: Redactor = source.store.redactor
         self.refresh_s = refresh_s
         self.min_publish_s = min_publish_s
         self.retain_s = retain_s
+        self._live = {
+            alg: LiveKeys(
+                source,
+                key_name(alg),
+                retain_s=retain_s,
+                refresh_s=refresh_s,
+                create=self._creator(alg),
+                create_hint="`homeroom keys rotate`",
+            )
+            for alg in ALGORITHMS
+        }
         self._lock = threading.Lock()
-        self._refreshing = threading.Lock()
-        self._parsed: dict[str, AnyKey] = {}
+        self._seen: dict[str, KeyVersions] = {}
+        self._parsed: dict[tuple[str, int], AnyKey] = {}
         self._current: dict[str, SigningKey] = {}
         self._public = KeySet([])
         self._jwks_json = b'{"keys":[]}'
-        self._loaded_at = -1e18
+        self._fresh_until = -1e18
+
+    def ref(self, alg: str) -> str:
+        return self.source.ref(key_name(alg))
+
+    def _creator(self, alg: str) -> Any:
+        rotator = SigningKeyRotator(alg)
+        return lambda: (rotator.generate(""), rotator.generate(""))
 
     # ------------------------------------------------------------------ hot path
 
@@ -116,125 +188,159 @@ class KeyRing:
         return self._jwks_json
 
     def _maybe_refresh(self) -> None:
-        if time.monotonic() - self._loaded_at < self.refresh_s:
-            return
-        if not self._current:
-            self.reload()  # first use: every caller must wait for keys
-            return
-        # One thread refreshes; the others keep signing with the keys they have.
-        if self._refreshing.acquire(blocking=False):
-            try:
-                self.reload()
-            finally:
-                self._refreshing.release()
+        if time.monotonic() < self._fresh_until:
+            return  # the hot path: one clock read
+        views = {alg: live.get() for alg, live in self._live.items()}
+        if any(views[alg] is not self._seen.get(alg) for alg in ALGORITHMS):
+            self._rebuild(views)
+        self._fresh_until = time.monotonic() + self.refresh_s
 
     # ------------------------------------------------------------------ loading
 
     def reload(self) -> None:
-        """Re-read the ring; parse only keys not seen before. Creates the ring if empty."""
+        """Check the store now (not waiting for ``refresh_s``) and rebuild if a label moved."""
+        for live in self._live.values():
+            live.reload()
+        self._fresh_until = -1e18
+        self._maybe_refresh()
+
+    def _key(self, value: SecretValue) -> AnyKey:
+        cached = self._parsed.get((value.path, value.version))
+        if cached is not None:
+            return cached
+        key = _parse(value.value, f"secret://{value.path} v{value.version}")
+        self._protect(key)
+        return key
+
+    def _protect(self, key: AnyKey) -> None:
+        """Teach the log redactor the private parts of ``key`` in the forms they travel in."""
+        data = key.as_dict(private=True)
+        for name in _PRIVATE_PARAMS:
+            text = data.get(name)
+            if isinstance(text, str):
+                self.redactor.register(text.encode())
+                self.redactor.register(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        pem = key.as_pem(private=True)
+        self.redactor.register(pem)
+        for line in pem.splitlines():
+            if not line.startswith(b"-----"):
+                self.redactor.register(line)
+
+    def _rebuild(self, views: dict[str, KeyVersions]) -> None:
         with self._lock:
-            with self.db.platform() as uow:
-                rows = uow.signing_keys.list()
-            if not any(r.state == "current" for r in rows):
-                self._bootstrap()
-                with self.db.platform() as uow:
-                    rows = uow.signing_keys.list()
+            parsed: dict[tuple[str, int], AnyKey] = {}
             current: dict[str, SigningKey] = {}
             public: list[AnyKey] = []
-            parsed: dict[str, AnyKey] = {}
-            # Of two current keys (two processes bootstrapping at once), all processes pick
-            # the same one: the earliest created. The other is merely published.
-            for row in sorted(rows, key=lambda r: (r.created_at, r.kid)):
-                key = self._parsed.get(row.kid) or self._decrypt(row)
-                parsed[row.kid] = key
-                public.append(import_key(key.as_dict(private=False)))  # type: ignore[arg-type]
-                if row.state == "current" and row.alg not in current:
-                    current[row.alg] = SigningKey(row.kid, row.alg, key)
+            for alg in ALGORITHMS:
+                view = views[alg]
+                for value in view.published():
+                    key = self._key(value)
+                    parsed[(value.path, value.version)] = key
+                    public.append(import_key(key.as_dict(private=False)))  # type: ignore[arg-type]
+                key = parsed[(view.current.path, view.current.version)]
+                current[alg] = SigningKey(str(key.kid), alg, key)
             self._parsed = parsed
             self._current = current
             self._public = KeySet(public)  # type: ignore[arg-type]
             self._jwks_json = json.dumps(
                 {"keys": [k.as_dict(private=False) for k in public]}, separators=(",", ":")
             ).encode()
-            self._loaded_at = time.monotonic()
-
-    def _bootstrap(self) -> None:
-        """A new deployment: a current and a next key per algorithm."""
-        now = utcnow()
-        with self.db.platform() as uow:
-            for alg in ALGORITHMS:
-                uow.signing_keys.add(self._new_row(alg, "current", now))
-                uow.signing_keys.add(self._new_row(alg, "next", now))
-
-    def _new_row(self, alg: str, state: str, now: dt.datetime) -> SigningKeyRow:
-        kid = f"{alg.lower()}-{now.strftime('%Y%m%d')}-{secrets.token_hex(4)}"
-        key = _generate(alg, kid)
-        return SigningKeyRow(
-            kid=kid,
-            alg=alg,
-            state=state,
-            private_jwk=self._encrypt(kid, key),
-            created_at=now,
-            activated_at=now if state == "current" else None,
-            retired_at=None,
-        )
-
-    def _encrypt(self, kid: str, key: AnyKey) -> str:
-        nonce = os.urandom(12)
-        plain = json.dumps(key.as_dict(private=True)).encode()
-        sealed = self._aead.encrypt(nonce, plain, kid.encode())
-        return base64.urlsafe_b64encode(nonce + sealed).decode()
-
-    def _decrypt(self, row: SigningKeyRow) -> AnyKey:
-        raw = base64.urlsafe_b64decode(row.private_jwk)
-        plain = self._aead.decrypt(raw[:12], raw[12:], row.kid.encode())
-        data: dict[str, Any] = json.loads(plain)
-        key = import_key(data)
-        assert isinstance(key, ECKey | RSAKey)
-        return key
+            self._seen = dict(views)
 
     # ------------------------------------------------------------------ administration
 
-    def describe(self) -> list[KeyInfo]:
-        self.reload()
-        with self.db.platform() as uow:
-            rows = uow.signing_keys.list()
-        return [
-            KeyInfo(r.kid, r.alg, r.state, r.created_at, r.activated_at, r.retired_at) for r in rows
-        ]
+    def _ring(self, alg: str) -> dict[str, SecretValue]:
+        return {label: v for v in self.store.keyring(ADMIN, self.ref(alg)) for label in v.labels}
 
-    def rotate(self, *, force: bool = False) -> list[KeyInfo]:
-        """Per algorithm: next → current, current → retired, a new next; retired keys past
-        their retention are deleted. Refused (``Conflict``) while a next key has been
-        published for less than ``min_publish_s``, unless ``force``."""
+    def describe(self) -> list[KeyInfo]:
+        """Every key of the ring with its state, read as the operator (no key material)."""
         self.reload()
-        now = utcnow()
-        with self._lock, self.db.platform() as uow:
-            rows = uow.signing_keys.list()
-            for alg in ALGORITHMS:
-                nexts = [r for r in rows if r.alg == alg and r.state == "next"]
-                if nexts and not force:
-                    age = (now - nexts[0].created_at).total_seconds()
-                    if age < self.min_publish_s:
-                        raise Conflict(
-                            f"the next {alg} key has been published for {int(age)} s only; "
-                            f"relying parties may cache JWKS for {int(self.min_publish_s)} s "
-                            "(wait, or use --force)"
-                        )
-            for alg in ALGORITHMS:
-                mine = [r for r in rows if r.alg == alg]
-                nexts = [r for r in mine if r.state == "next"]
-                if nexts:
-                    for r in mine:
-                        if r.state == "current":
-                            uow.signing_keys.set_state(r.kid, "retired", now)
-                    uow.signing_keys.set_state(nexts[0].kid, "current", now)
-                uow.signing_keys.add(self._new_row(alg, "next", now))
-                for r in mine:
-                    expired = r.retired_at is not None and (
-                        (now - r.retired_at).total_seconds() > self.retain_s
+        infos = self.store.labels(ADMIN, [self.ref(alg) for alg in ALGORITHMS])
+        out: list[KeyInfo] = []
+        for alg in ALGORITHMS:
+            info = infos[self.ref(alg).removeprefix("secret://")]
+            assert info is not None  # reload() created it or refused
+            live = previous_is_live(info, self.retain_s)
+            for label, value in self._ring(alg).items():
+                key = _parse(value.value, f"secret://{value.path} v{value.version}")
+                state = {PENDING: "next", CURRENT: "current", PREVIOUS: "retired"}[label]
+                if label == PREVIOUS and not live:
+                    state = "expired"
+                out.append(
+                    KeyInfo(
+                        kid=str(key.kid),
+                        alg=alg,
+                        state=state,
+                        created_at=value.created_at,
+                        activated_at=info.rotated_at if label == CURRENT else None,
+                        retired_at=info.rotated_at if label == PREVIOUS else None,
+                        ref=self.ref(alg),
+                        version=value.version,
                     )
-                    if r.state == "retired" and expired:
-                        uow.signing_keys.delete(r.kid)
-        self._loaded_at = -1e18
+                )
+        return out
+
+    def rotate(self, *, force: bool = False, algs: Sequence[str] = ALGORITHMS) -> list[KeyInfo]:
+        """Per algorithm: test and finish the pending key (next → current, current →
+        retired), then create, publish and test a new pending key; a missing ring is
+        created. Refused (``Conflict``, nothing changed) while a next key has been published
+        for less than ``min_publish_s``, or while the retired key it would push out may
+        still verify live tokens (``retain_s``), unless ``force``."""
+        for alg in algs:
+            if alg not in ALGORITHMS:
+                raise InvalidInput(f"unsupported signing algorithm {alg!r}")
+        refs = {alg: self.ref(alg) for alg in algs}
+        infos = self.store.labels(ADMIN, list(refs.values()))
+        now = utcnow()
+        rings: dict[str, dict[str, SecretValue]] = {}
+        for alg, ref in refs.items():
+            info = infos[ref.removeprefix("secret://")]
+            if info is None or info.current_version is None:
+                continue
+            rings[alg] = ring = self._ring(alg)
+            if PENDING not in ring or force:
+                continue
+            age = (now - ring[PENDING].created_at).total_seconds()
+            if age < self.min_publish_s:
+                raise Conflict(
+                    f"the next {alg} key has been published for {int(age)} s only; "
+                    f"relying parties may cache JWKS for {int(self.min_publish_s)} s "
+                    "(wait, or use --force)"
+                )
+            if PREVIOUS in ring and previous_is_live(info, self.retain_s, now):
+                assert info.rotated_at is not None
+                left = self.retain_s - (now - info.rotated_at).total_seconds()
+                raise Conflict(
+                    f"the retired {alg} key may still verify unexpired tokens for {int(left)} s; "
+                    "rotating now would unpublish it (wait, or use --force)"
+                )
+        for alg, ref in refs.items():
+            self._rotate_one(alg, ref, rings.get(alg))
+        for alg in algs:
+            self._live[alg].expire()
+        self._fresh_until = -1e18
         return self.describe()
+
+    def _rotate_one(self, alg: str, ref: str, ring: dict[str, SecretValue] | None) -> None:
+        rotator = SigningKeyRotator(alg)
+        path = ref.removeprefix("secret://")
+        if ring is None:  # no ring yet: a current key, then its published successor
+            self.store.put(ADMIN, ref, rotator.generate(path))
+        elif PENDING in ring:
+            self._tested(ref, rotator, ring[PENDING].value)
+            self.store.rotate_finish(ADMIN, ref)
+        value = rotator.generate(path)
+        self.store.rotate_begin(ADMIN, ref, value)  # create (published from here on)
+        rotator.set(path, value)
+        self._tested(ref, rotator, value)
+
+    def _tested(self, ref: str, rotator: SigningKeyRotator, value: bytes) -> None:
+        """testSecret: a pending key that cannot sign and verify is rolled back."""
+        try:
+            rotator.test(ref, value)
+        except Exception as exc:
+            self.store.rollback(ADMIN, ref)
+            reason = str(exc) if isinstance(exc, InvalidInput) else type(exc).__name__
+            raise InvalidInput(
+                f"rotation of {ref} failed its test ({reason}); the pending key was rolled back"
+            ) from None

@@ -7,7 +7,11 @@ import sys
 
 import structlog
 
-from homeroom.secrets.redaction import RedactingFilter, redact_processor
+from homeroom.secrets.redaction import (
+    RedactingFilter,
+    install_record_redaction,
+    redact_processor,
+)
 
 __all__ = ["configure_logging"]
 
@@ -23,6 +27,7 @@ def configure_logging(level: str = "info", json: bool = True) -> None:
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     )
+    install_record_redaction()  # records of every stdlib logger, propagated or not
     for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
         stdlib = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in stdlib.filters):

@@ -44,3 +44,5 @@ class SecretInfo:
     pending_version: int | None
     max_versions: int
     updated_at: dt.datetime
+    rotated_at: dt.datetime | None = None
+    """When ``current`` last moved (put, finish, rollback): ``previous`` retired then."""

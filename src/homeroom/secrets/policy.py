@@ -69,7 +69,13 @@ class Grant:
 BUILTIN: tuple[Grant, ...] = (
     Grant(ADMIN, "*/*/*", ALL),
     Grant(WEB, "*/homeroom-web/*", frozenset({Capability.READ})),
-    Grant(BOOTSTRAP, "development/homeroom-web/*", frozenset({Capability.READ, Capability.WRITE})),
+    # In development only: create Homeroom's own keys on first start (a signing key ring is
+    # a current key plus a pending one, published before it signs: write and rotate).
+    Grant(
+        BOOTSTRAP,
+        "development/homeroom-web/*",
+        frozenset({Capability.READ, Capability.WRITE, Capability.ROTATE}),
+    ),
     Grant(DEMO_APP_IDENTITY, f"*/{DEMO_APP_IDENTITY}/*", frozenset({Capability.READ})),
 )
 

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from homeroom.errors import ConfigError, InvalidInput, ServiceUnavailable
 from homeroom.secrets.errors import WrongKeyError
+from homeroom.secrets.redaction import REDACTOR
 
 __all__ = [
     "AwsKmsKEK",
@@ -77,6 +78,8 @@ class _AesRing:
         for key in keys:
             if len(key) != 32:
                 raise ConfigError(f"secrets: {self.kind} key-encryption key must be 32 bytes")
+        for key in keys:
+            REDACTOR.register(key)  # a KEK must never reach a log, in any encoding
         self._keys = {_fingerprint(self.kind, k): k for k in keys}
         self._current = _fingerprint(self.kind, keys[0])
 

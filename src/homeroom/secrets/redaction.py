@@ -17,7 +17,14 @@ import threading
 from collections.abc import MutableMapping
 from typing import Any
 
-__all__ = ["REDACTED", "REDACTOR", "RedactingFilter", "Redactor", "redact_processor"]
+__all__ = [
+    "REDACTED",
+    "REDACTOR",
+    "RedactingFilter",
+    "Redactor",
+    "install_record_redaction",
+    "redact_processor",
+]
 
 REDACTED = "[REDACTED]"
 MIN_LENGTH = 8
@@ -107,3 +114,24 @@ class RedactingFilter(logging.Filter):
             record.exc_text = REDACTOR.redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True
+
+
+def install_record_redaction() -> None:
+    """Redact every stdlib log record as it is created, whichever logger made it.
+
+    A filter on a logger does not see records that *propagate* to it from child loggers
+    (``sqlalchemy.engine``, ``httpx``, ``homeroom.anything``), so the filter alone would
+    miss them; the record factory sees them all. Idempotent.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "homeroom_redacting", False):
+        return
+    redacting = RedactingFilter()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        redacting.filter(record)
+        return record
+
+    factory.homeroom_redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)

@@ -66,7 +66,7 @@ class StoreSecrets:
     def ref(self, name: str) -> str:
         return SecretPath.parse(f"{self.environment}/{self.service}/{name}").ref
 
-    def _missing(self, ref: str, size: int) -> None:
+    def missing(self, ref: str, size: int) -> None:
         """Create ``ref`` in development; elsewhere say how to store it."""
         if not self.autocreate:
             raise ConfigError(
@@ -84,7 +84,7 @@ class StoreSecrets:
             try:
                 value = self.store.get(self.identity, ref).value
             except NotFound:
-                self._missing(ref, size)
+                self.missing(ref, size)
                 value = self.store.get(self.identity, ref).value
             self._cache[name] = value
             return value
@@ -113,7 +113,7 @@ class StoreSecrets:
         try:
             return self.store.keyring(self.identity, ref)
         except NotFound:
-            self._missing(ref, size)
+            self.missing(ref, size)
             return self.store.keyring(self.identity, ref)
 
     def current_and_previous(self, name: str, size: int = 32) -> list[bytes]:

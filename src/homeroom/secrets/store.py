@@ -384,6 +384,25 @@ class SecretStore:
 
         return self._run(actor, "read", path, op)
 
+    def labels(self, actor: str, refs: Sequence[str]) -> dict[str, SecretInfo | None]:
+        """Label metadata (which version is current, previous, pending) of ``refs``, by path.
+
+        The cheap version check of processes that hold key material in memory: no value is
+        read, so a successful check is not audited (a denial is). None: no such secret.
+        """
+        paths = sorted({str(SecretPath.parse(r)) for r in refs})
+        self._ensure_keys()
+        with self._tx(write=False) as repo:
+            policy = self._policies(repo)
+            denied = [p for p in paths if not policy.allows(actor, Capability.READ, p)]
+            if not denied:
+                found = {p: repo.secret(p) for p in paths}
+                return {p: None if r is None else _info(r) for p, r in found.items()}
+        self._audit_alone(
+            AuditEntry(actor, "read", "denied", denied[0], detail={"capability": "read"})
+        )
+        raise PermissionDenied(f"secrets: {actor} may not read {denied[0]} (denied by policy)")
+
     def list_secrets(self, actor: str, prefix: str = "") -> list[SecretInfo]:
         """Metadata of the secrets under ``prefix`` that ``actor`` may list."""
 
@@ -441,12 +460,14 @@ class SecretStore:
                 )
             version, digest = self._new_version(repo, actor, path, value, secret)
             current = secret.current_version if secret is not None else None
+            now = utcnow()
             repo.update_secret(
                 str(path),
                 latest_version=version,
                 current_version=version,
                 previous_version=current,
-                updated_at=utcnow(),
+                updated_at=now,
+                rotated_at=now,
             )
             dropped = self._trim(repo, str(path))
             detail: dict[str, Any] = {"trimmed": dropped} if dropped else {}
@@ -552,12 +573,14 @@ class SecretStore:
             secret = self._require(repo, path, lock=True)
             if secret.pending_version is None:
                 raise Conflict(f"secret {path} has no pending version to finish")
+            now = utcnow()
             repo.update_secret(
                 path,
                 current_version=secret.pending_version,
                 previous_version=secret.current_version,
                 pending_version=None,
-                updated_at=utcnow(),
+                updated_at=now,
+                rotated_at=now,
             )
             dropped = self._trim(repo, path)
             detail: dict[str, Any] = {"previous": secret.current_version}
@@ -594,6 +617,7 @@ class SecretStore:
                 current_version=secret.previous_version,
                 previous_version=secret.current_version,
                 updated_at=now,
+                rotated_at=now,
             )
             message = f"current is version {secret.previous_version} again"
             entry = AuditEntry(
@@ -741,6 +765,7 @@ def _info(r: Row[Any]) -> SecretInfo:
         r.pending_version,
         r.max_versions,
         r.updated_at,
+        r.rotated_at,
     )
 
 

@@ -2,9 +2,11 @@
 
 Choice: a protected path on the main port rather than a separate admin port, because a
 second listener per uvicorn worker cannot be shared across workers, and the aggregated
-multi-process view needs no port at all. The token is the ``metrics_token`` setting
-(configure Prometheus with ``authorization: {credentials_file: ...}``); when it is empty the
-endpoint answers 404, so a fresh install exposes nothing. Exempt from load shedding.
+multi-process view needs no port at all. The token lives in the secret store; the
+``metrics_token`` setting names it (``secret://<env>/homeroom-web/metrics-token``) and the
+web process resolves it once (configure Prometheus with
+``authorization: {credentials_file: ...}``); when the setting is empty the endpoint answers
+404, so a fresh install exposes nothing. Exempt from load shedding.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ router = APIRouter(tags=["operations"], include_in_schema=False)
 @router.get("/metrics")
 def metrics(request: Request) -> Response:
     container: Container = request.app.state.container
-    token = container.settings.metrics_token
+    token = container.metrics_token
     if not token:
         return Response(status_code=404)
     given = request.headers.get("authorization", "")

@@ -1,4 +1,4 @@
-"""SQL repositories of the OpenID Provider: signing keys (global), refresh tokens (tenant)."""
+"""SQL repositories of the OpenID Provider: refresh tokens and sign-in users (tenant)."""
 
 from __future__ import annotations
 
@@ -19,55 +19,9 @@ from homeroom.storage.sql.visibility import Visibility
 
 __all__ = [
     "RefreshTokenRow",
-    "SigningKeyRow",
     "SqlRefreshTokens",
     "SqlSignInUsers",
-    "SqlSigningKeys",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class SigningKeyRow:
-    kid: str
-    alg: str
-    state: str
-    private_jwk: str
-    created_at: dt.datetime
-    activated_at: dt.datetime | None
-    retired_at: dt.datetime | None
-
-
-class SqlSigningKeys:
-    def __init__(self, conn: SqlConnection) -> None:
-        self.conn = conn
-
-    def add(self, row: SigningKeyRow) -> None:
-        self.conn.execute(
-            insert(t.signing_keys).values(
-                kid=row.kid,
-                alg=row.alg,
-                state=row.state,
-                private_jwk=row.private_jwk,
-                created_at=row.created_at,
-                activated_at=row.activated_at,
-                retired_at=row.retired_at,
-            )
-        )
-
-    def list(self) -> list[SigningKeyRow]:
-        rows = self.conn.execute(select(t.signing_keys).order_by(t.signing_keys.c.created_at))
-        return [SigningKeyRow(**r._mapping) for r in rows]
-
-    def set_state(self, kid: str, state: str, at: dt.datetime) -> None:
-        values: dict[str, Any] = {"state": state}
-        if state == "current":
-            values["activated_at"] = at
-        elif state == "retired":
-            values["retired_at"] = at
-        self.conn.execute(update(t.signing_keys).where(t.signing_keys.c.kid == kid).values(values))
-
-    def delete(self, kid: str) -> None:
-        self.conn.execute(delete(t.signing_keys).where(t.signing_keys.c.kid == kid))
 
 
 @dataclass(frozen=True, slots=True)

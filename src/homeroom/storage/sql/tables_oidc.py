@@ -1,4 +1,5 @@
-"""Tables of the OpenID Provider: the signing key ring (global) and refresh tokens (tenant).
+"""Tables of the OpenID Provider: refresh tokens (tenant). (The signing keys are secret
+versions in the secret store, see ``oidc/keys.py``.)
 
 Refresh tokens are tenant data (district first in the key, RLS on PostgreSQL); the token
 itself names its district so that a lookup can open the right ``TenantScope`` before
@@ -12,19 +13,7 @@ from sqlalchemy import Column, Index, Integer, PrimaryKeyConstraint, String, Tab
 from homeroom.storage.sql.tables import ID, TENANT, metadata
 from homeroom.storage.sql.types import UTCDateTime
 
-__all__ = ["refresh_tokens", "signing_keys"]
-
-signing_keys = Table(
-    "signing_keys",
-    metadata,
-    Column("kid", String(64), primary_key=True),
-    Column("alg", String(16), nullable=False),
-    Column("state", String(16), nullable=False),  # next | current | retired
-    Column("private_jwk", Text, nullable=False),  # AES-256-GCM under the key-encryption key
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("activated_at", UTCDateTime),
-    Column("retired_at", UTCDateTime),
-)
+__all__ = ["refresh_tokens"]
 
 refresh_tokens = Table(
     "refresh_tokens",

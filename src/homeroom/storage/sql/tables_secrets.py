@@ -50,6 +50,7 @@ secrets = Table(
     Column("max_versions", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("rotated_at", UTCDateTime),  # when ``current`` last moved (0008_keys)
     Index("ix_secrets_service", "environment", "service"),
 )
 

@@ -60,10 +60,6 @@ class UnitOfWork:
 
     # OpenID Provider (repos_oidc)
     @cached_property
-    def signing_keys(self) -> repos_oidc.SqlSigningKeys:
-        return repos_oidc.SqlSigningKeys(self.conn)
-
-    @cached_property
     def refresh_tokens(self) -> repos_oidc.SqlRefreshTokens:
         return repos_oidc.SqlRefreshTokens(self.conn, self.district_id)
 
