@@ -40,6 +40,10 @@ def test_admin_uploads_a_package_and_sees_errors_then_the_summary(
     assert page.get_by_role("heading", name="Roster import").is_visible()
 
     users_before = _user_count(portal)
+    not_zip = tmp_path / "roster.zip"
+    not_zip.write_text("sourcedId,status\n", encoding="utf-8")
+    _upload(page, not_zip)
+    assert page.get_by_role("alert").inner_text() == "roster.zip is not a zip archive."
     broken = copy_sample(tmp_path, "broken")
     edit(broken, "academicSessions.csv", "2026-08-17,2027-06-11", "2026-13-17,2027-06-11")
     _upload(page, zip_package(broken, tmp_path / "broken.zip"))

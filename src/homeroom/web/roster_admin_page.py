@@ -24,6 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from homeroom.errors import InvalidInput
 from homeroom.roster.oneroster_csv.issues import PackageInvalid
 from homeroom.web.pages import csrf_of, render
 from homeroom.web.roster_admin_api import (
@@ -106,6 +107,8 @@ async def _import(request: Request, admin: DistrictAdmin, path: Path, name: str)
         )
     except PackageInvalid as exc:
         return _page(request, admin, 422, filename=name, errors=exc.errors, warnings=_warnings(exc))
+    except InvalidInput:  # not a zip archive (its message names the server's temp path)
+        return _page(request, admin, 400, message=f"{name} is not a zip archive.")
     summary = result.as_dict()
     return _page(request, admin, filename=name, result=summary, warnings=result.warnings)
 
