@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import secrets
 import subprocess
@@ -32,6 +33,26 @@ from homeroom.storage.sql import Database
 from homeroom.storage.sql.migrate import upgrade
 
 HERE = Path(__file__).resolve().parent
+
+
+def backend_cpu(admin_dsn: str, database: str) -> float:
+    """CPU seconds (user + system) used so far by the server processes serving the
+    benchmark's database, read from /proc (the server runs on this machine)."""
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        pids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)
+            )
+        ]
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def peak_mib() -> float:
@@ -84,12 +105,23 @@ def main() -> None:
     parser.add_argument("--admin-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "homeroom-bench")
     parser.add_argument("--students", type=int, default=100_000)
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        help="Scale the whole district (students, staff, sections, enrollments), e.g. 0.2.",
+    )
     parser.add_argument("--keep", action="store_true", help="Keep the PostgreSQL database.")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     scale = ["--students", str(args.students)]
-    full = ensure_package(args.work, f"full-{args.students}", scale)
-    changed = ensure_package(args.work, f"changed-{args.students}", [*scale, "--changes", "0.01"])
+    tag = str(args.students)
+    if args.scale is not None:
+        sizes = {"students": 100_000, "staff": 8_000, "sections": 20_000, "enrollments": 500_000}
+        scale = [a for k, n in sizes.items() for a in (f"--{k}", str(int(n * args.scale)))]
+        tag = f"x{args.scale:g}"
+    full = ensure_package(args.work, f"full-{tag}", scale)
+    changed = ensure_package(args.work, f"changed-{tag}", [*scale, "--changes", "0.01"])
     if args.backend == "sqlite":
         path = args.work / f"bench-{secrets.token_hex(4)}.db"
         owner_url = url = f"sqlite:///{path}"
@@ -103,23 +135,33 @@ def main() -> None:
     report: dict[str, object] = {"backend": args.backend, "students": args.students}
     base_mib = peak_mib()
     for label, package in (("full", full), ("reimport_1pct", changed)):
-        started = time.perf_counter()
+        pg = args.backend == "postgres"
+        database = str(psycopg.conninfo.conninfo_to_dict(url).get("dbname", "")) if pg else ""
+        server_before = backend_cpu(args.admin_dsn, database) if pg else 0.0
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = importer.import_package(district.id, package)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        # A connection the pool opens during the import counts from zero (all its CPU).
+        server = backend_cpu(args.admin_dsn, database) - server_before if pg else None
         report[label] = {
             "seconds": round(seconds, 1),
+            "client_cpu_seconds": round(cpu, 1),
+            "server_cpu_seconds": None if server is None else round(server, 1),
             "peak_rss_mib": round(peak_mib(), 0),
             "events": result.events,
             "counts": {k: v.as_dict() for k, v in result.counts.items()},
         }
         print(
-            f"{label}: {seconds:.1f}s, peak RSS {peak_mib():.0f} MiB, {result.events} events",
+            f"{label}: {seconds:.1f}s wall, {cpu:.1f}s client CPU, server CPU {server}, "
+            f"peak RSS {peak_mib():.0f} MiB, {result.events} events",
             file=sys.stderr,
         )
     report["rss_before_imports_mib"] = round(base_mib, 0)
     db.dispose()
     if args.backend == "postgres" and not args.keep:
         drop_postgres(args.admin_dsn, owner_url)
+    elif not args.keep:
+        path.unlink(missing_ok=True)
     print(json.dumps(report, indent=2))
 
 

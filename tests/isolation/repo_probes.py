@@ -632,3 +632,26 @@ def usage_goals_add(world: World, uow: UnitOfWork) -> None:
         uow.usage_goals.add(goal(world.b.section.id))
     uow.usage_goals.add(goal(world.a.section.id))
     assert uow.usage_goals.get(goal_id).district_id == world.a.district.id
+
+
+# --- rosterperf: the import's set-based event writer and its pipeline -----------------
+
+
+@repo_probe(("roster", "append_import_events"), ("roster", "sync"))
+def roster_import_events(world: World, uow: UnitOfWork) -> None:
+    """Import events are stamped with A's district whatever they name (on PostgreSQL the
+    server builds the rows, still under A's policy); B's log is untouched."""
+    store = uow.roster
+    now = utcnow()
+    first = store.max_event_seq() + 1
+    ids = [new_id("event"), new_id("event")]
+    events = [
+        ("created", "user", world.b.student.id, None),
+        ("updated", "user", world.b.teacher.id, ["family_name"]),
+    ]
+    store.append_import_events(new_id("import"), now, first, ids, events)
+    store.sync()
+    rows = store.events(after_seq=first - 1)
+    assert [r["id"] for r in rows] == ids
+    assert {r["district_id"] for r in rows} == {world.a.district.id}
+    assert rows[1]["changed"] == ["family_name"]

@@ -38,7 +38,7 @@ from homeroom.roster.oneroster_csv.parse import MANAGED_ELSEWHERE
 from homeroom.storage.sql import Database
 from homeroom.storage.sql import tables as t
 from homeroom.storage.sql import tables_roster as tr
-from homeroom.storage.sql.roster_store import Snapshot, SqlRosterStore, chunks
+from homeroom.storage.sql.roster_store import EventRow, Snapshot, SqlRosterStore, chunks
 from homeroom.storage.sql.types import utcnow
 from homeroom.tenancy import TenantScope
 
@@ -243,7 +243,7 @@ class _Writer:
         self.now = now
         self.progress = progress
         self.ids: dict[str, dict[str, str]] = {}
-        self.events: list[dict[str, Any]] = []
+        self.events: list[EventRow] = []
         self.event_count = 0
         self.seq = store.max_event_seq()
         self.import_id = new_ids("import", 1)[0]
@@ -504,29 +504,17 @@ class _Writer:
     def _event(
         self, action: str, kind: str, record_id: str, changed: Sequence[str] | None = None
     ) -> None:
-        self.seq += 1
-        self.events.append(
-            {
-                "seq": self.seq,
-                "at": self.now,
-                "action": action,
-                "record_type": kind,
-                "record_id": record_id,
-                "app_id": None,
-                "import_id": self.import_id,
-                "changed": list(changed) if changed is not None else None,
-            }
-        )
-        if len(self.events) >= 5000:
+        self.events.append((action, kind, record_id, None if changed is None else list(changed)))
+        if len(self.events) >= 20000:
             self._flush_events()
 
     def _flush_events(self, final: bool = False) -> None:
         if not self.events:
             return
-        ids = ordered_ids("event", self.events[0]["seq"], len(self.events))
-        for event, event_id in zip(self.events, ids, strict=True):
-            event["id"] = event_id
-        self.store.append_events(self.events)
+        first = self.seq + 1
+        ids = ordered_ids("event", first, len(self.events))
+        self.store.append_import_events(self.import_id, self.now, first, ids, self.events)
+        self.seq += len(self.events)
         self.event_count += len(self.events)
         self.events = []
 

@@ -20,6 +20,7 @@ from homeroom.web import (
     portal,
     portal_upstream,
     roster_admin_api,
+    roster_admin_page,
     roster_api,
     status,
     usage_api,
@@ -52,6 +53,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(roster_api.build_router(roster_api.require_principal))
     roster_admin_api.install(app)  # district-admin API: sharing report, package upload
     app.include_router(usage_api.router)  # usage events (apps), goals, adoption
+    app.include_router(roster_admin_page.router)  # district-admin upload page
     app.add_middleware(RequestContextMiddleware)
     # Added last = outermost: shed excess before routing, logging or any other work.
     app.add_middleware(
