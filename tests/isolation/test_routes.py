@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.isolation import portal_probes, probes  # registers the probes
+from tests.isolation import portal_probes, probes, roster_probes  # registers the probes
 from tests.isolation.routes import NON_TENANT, ROUTE_PROBES, enumerate_routes
 from tests.isolation.world import World
 
-__all__ = ["portal_probes", "probes"]
+__all__ = ["portal_probes", "probes", "roster_probes"]
 
 
-@pytest.mark.xfail(
-    reason=(
-        "known gap: the 61 roster API routes (/api/v3, /ims/oneroster/v1p1, "
-        "/api/v1/admin/...) merged last and have no isolation probe yet; their cross-district "
-        "404s are covered by tests/roster/test_roster_e2e.py and the admin API tests"
-    ),
-    strict=True,  # passes once every route has a probe; then remove this mark
-)
 def test_every_route_has_a_probe(world: World) -> None:
     """A route without a probe (or a non-tenant reason) fails here: add one in probes.py."""
     served = enumerate_routes(world.app.routes)
