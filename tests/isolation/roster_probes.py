@@ -130,7 +130,7 @@ def share_everything(world: World) -> None:
 
 
 def callers(world: World) -> list[tuple[str, dict[str, str]]]:
-    """A's own app's token and the shared app's token for A, as request headers."""
+    """The shared app's token for A and A's own app's token, as request headers."""
     client = world.browser()
     r = client.post(
         "/token",
@@ -138,9 +138,9 @@ def callers(world: World) -> list[tuple[str, dict[str, str]]]:
         auth=(world.shared_app.id, world.shared_secret),
     )
     assert r.status_code == 200, r.text
-    return [
-        ("own app", _bearer(world.a.service_token)),
+    return [  # the shared app first: only the token's district keeps it out of B
         ("shared app", _bearer(r.json()["access_token"])),
+        ("own app", _bearer(world.a.service_token)),
     ]
 
 
@@ -225,10 +225,10 @@ def _oneroster_collection(name: str) -> Probe:
                 district=world.b.district.slug,
                 district_id=world.b.district.id,
             )
-            assert _counted(named, name) == ids
             world.assert_clean(
                 named, sent=[world.b.district.slug, world.b.district.id, world.b.marker]
             )
+            assert _counted(named, name) == ids
             # Small pages walked to the end: only A's records, counts agree on every page.
             paged: list[str] = []
             for offset in range(0, len(ids), 2):
@@ -339,6 +339,7 @@ def _clever_list(kind: str) -> Probe:
             assert set(mine) <= set(ids), (kind, mine, ids)
             world.assert_clean(r)
             named = _get(world, path, headers, limit=10_000, district=world.b.district.id)
+            world.assert_clean(named, sent=[world.b.district.id])
             assert _clever_ids(named) == ids
             for s in CLEVER_MEMBERS[kind]:
                 _cursor_is_just_a_string(world, path, headers, ids, shape(world.b, s))
