@@ -127,7 +127,7 @@ def sections_read(world: World, uow: UnitOfWork) -> None:
     with pytest.raises(NotFound):
         uow.sections.get(world.b.section.id)
     assert {s.district_id for s in uow.sections.list(limit=10_000)} == {world.a.district.id}
-    assert uow.sections.count() == 1
+    assert uow.sections.count() == 2  # the section and the class of the roster shapes
 
 
 @repo_probe(("sections", "add"))

@@ -111,3 +111,22 @@ def test_sign_in_lockout_of_a_does_not_lock_b() -> None:
     with pytest.raises(SignInLocked):
         lockout.admit(a, "sam", "10.0.0.1")  # sam of A is locked
     lockout.admit(b, "sam", "10.0.0.1")  # sam of B is not
+
+
+def test_a_warm_connection_of_a_never_lets_the_app_into_b(world: World) -> None:
+    """End to end: A's cached connection of the shared app is warm, B's is gone from the
+    database; a token for B must be refused (a cache keyed by app alone would grant it)."""
+    clients = world.container.oidc.clients
+    clients.invalidate()
+    client = world.browser()
+    auth = (world.shared_app.id, world.shared_secret)
+
+    def token_for(slug: str) -> int:
+        data = {"grant_type": "client_credentials", "district": slug}
+        return client.post("/token", data=data, auth=auth).status_code
+
+    assert token_for(world.a.district.slug) == 200  # warms (A, shared app)
+    world.container.sharing.disconnect(world.b.district, world.shared_app.id)
+    assert clients.connection(world.a.district.id, world.shared_app.id) is not None
+    assert token_for(world.b.district.slug) in (400, 401)
+    assert token_for(world.a.district.slug) == 200  # A's stays connected

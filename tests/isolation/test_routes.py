@@ -8,22 +8,15 @@ from tests.isolation import (  # registers the probes
     portal_probes,
     probes,
     roster_page_probes,
+    roster_probes,
     usage_probes,
 )
 from tests.isolation.routes import NON_TENANT, ROUTE_PROBES, enumerate_routes
 from tests.isolation.world import World
 
-__all__ = ["portal_probes", "probes", "roster_page_probes", "usage_probes"]
+__all__ = ["portal_probes", "probes", "roster_page_probes", "roster_probes", "usage_probes"]
 
 
-@pytest.mark.xfail(
-    reason=(
-        "known gap: the 61 roster API routes (/api/v3, /ims/oneroster/v1p1, "
-        "/api/v1/admin/...) merged last and have no isolation probe yet; their cross-district "
-        "404s are covered by tests/roster/test_roster_e2e.py and the admin API tests"
-    ),
-    strict=True,  # passes once every route has a probe; then remove this mark
-)
 def test_every_route_has_a_probe(world: World) -> None:
     """A route without a probe (or a non-tenant reason) fails here: add one in probes.py."""
     served = enumerate_routes(world.app.routes)

@@ -86,6 +86,7 @@ class Tenant:
     badge_payload: str = ""  # what the badge's QR code says
     roster_ids: list[str] = field(default_factory=list)  # org, term, course, run, event ids
     usage_ids: list[str] = field(default_factory=list)  # usage event ids (own app), goal id
+    shapes: dict[str, str] = field(default_factory=dict)  # roster API shapes: name -> id
 
     def identifiers(self) -> list[str]:
         """Every identifier and name of this district's data (what must never leak)."""
@@ -265,6 +266,8 @@ def _seed_district(world_container: Container, slug: str) -> tuple[District, dic
         uow.sections.add(section)
         uow.enrollments.add(enrollment)
     roster_ids = _seed_roster(world_container, district, marker, users)
+    shapes = _seed_roster_api_shapes(world_container, district, marker, school, users, roster_ids)
+    roster_ids += [v for k, v in shapes.items() if v not in roster_ids]
     with world_container.db.platform() as platform:  # the portal's password sign-in on
         platform.districts.update_settings(district.id, {"login_methods": ["password"]})
     district = world_container.badges.set_grades(district, ["KG"], actor="isolation")
@@ -289,6 +292,7 @@ def _seed_district(world_container: Container, slug: str) -> tuple[District, dic
         "badge_payload": badge.payload,
         "roster_ids": roster_ids,
         "usage_ids": usage_ids,
+        "shapes": shapes,
     }
 
 
@@ -420,6 +424,102 @@ def _seed_roster(
             }
         )
     return [org, term, course, event, run]
+
+
+# ---------------------------------------------------------------------- roster API shapes
+
+
+def _seed_roster_api_shapes(
+    container: Container,
+    district: District,
+    marker: str,
+    school: School,
+    users: dict[Role, User],
+    roster_ids: list[str],
+) -> dict[str, str]:
+    """What the roster APIs' routes need to answer something for the district's own app
+    (so that each route's probe can fail): a term and a grading period under the school
+    year, a course of the school, and a class of that course in that term with the student
+    and the teacher enrolled. Returns every roster API shape's id by name."""
+    org, year, course, event, _run = roster_ids
+    now = utcnow()
+    synced = {
+        "status": "active",
+        "source_hash": "h",
+        "synced_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    term, period = new_id("term"), new_id("term")
+    school_course, klass = new_id("course"), new_id("section")
+    enrolled = {role: new_id("enrollment") for role in (Role.STUDENT, Role.TEACHER)}
+    session = {"start_date": dt.date(2026, 8, 1), "end_date": dt.date(2026, 12, 20)}
+    with TenantScope(district.id), container.db.scoped() as uow:
+        store = uow.roster
+        store.insert(
+            "term",
+            [
+                {"id": term, "sourced_id": f"t-{marker}", "title": f"Fall {marker}"}
+                | {"type": "term", "parent_id": year, **session}
+                | synced,
+                {"id": period, "sourced_id": f"gp-{marker}", "title": f"Period {marker}"}
+                | {"type": "gradingPeriod", "parent_id": term, **session}
+                | synced,
+            ],
+        )
+        store.insert(
+            "course",
+            [
+                {
+                    "id": school_course,
+                    "sourced_id": f"c-{marker}",
+                    "title": f"School course {marker}",
+                    "org_id": school.id,
+                }
+                | synced
+            ],
+        )
+        store.insert(
+            "section",
+            [
+                {
+                    "id": klass,
+                    "sourced_id": f"cls-{marker}",
+                    "school_id": school.id,
+                    "title": f"Class {marker}",
+                    "course_id": course,
+                    "term_ids": [term],
+                }
+                | synced
+            ],
+        )
+        store.insert(
+            "enrollment",
+            [
+                {
+                    "id": enrolled[role],
+                    "sourced_id": f"enr-{role.value}-{marker}",
+                    "section_id": klass,
+                    "school_id": school.id,
+                    "user_id": users[role].id,
+                    "role": role.value,
+                }
+                | synced
+                for role in enrolled
+            ],
+        )
+    return {
+        "org": org,
+        "school_year": year,
+        "term": term,
+        "grading_period": period,
+        "course": course,
+        "school_course": school_course,
+        "class": klass,
+        "student_enrollment": enrolled[Role.STUDENT],
+        "teacher_enrollment": enrolled[Role.TEACHER],
+        "event": event,
+    }
 
 
 def build_world(container: Container) -> Iterator[World]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from homeroom.audit.models import AuditEvent
+from homeroom.audit.trail import AuditTrail
 from homeroom.ids import new_ids, ordered_ids
 from homeroom.roster.models import Role
 from homeroom.roster.oneroster_csv import (
@@ -153,7 +154,30 @@ class RosterImporter:
         progress: Progress | None = None,
     ) -> ImportResult:
         """Validate and apply the package at ``path``; raise ``PackageInvalid`` (nothing
-        changed) when it has errors."""
+        changed) when it has errors. Either way the district's audit log records the
+        attempt (a rejected package as a ``failure``, written after the rollback)."""
+        try:
+            return self._apply(district_id, path, actor=actor, progress=progress)
+        except PackageInvalid as exc:
+            AuditTrail(self.db).record(
+                district_id,
+                AuditEvent(
+                    actor=actor,
+                    action="roster.import",
+                    target_type="import",
+                    outcome="failure",
+                    detail={
+                        "source": path.name[:255],
+                        "errors": len(exc.errors),
+                        "issues": len(exc.issues),
+                    },
+                ),
+            )
+            raise
+
+    def _apply(
+        self, district_id: str, path: Path, *, actor: str, progress: Progress | None
+    ) -> ImportResult:
         started = time.monotonic()
         with PackageSource(path) as source, TenantScope(district_id), self.db.scoped() as uow:
             store = uow.roster

@@ -2,6 +2,11 @@
 Clever-style API (``/api/v3``). Thin: parse the query, call the readers in
 ``homeroom.roster.query`` under the caller's tenant scope and sharing policy, render.
 
+Data-access audit: every answer that hands records to an app appends one ``roster.read``
+event to the district's audit log (which app, which resource and record, the token's scope,
+the connection's sharing mode, how many records), in its own short transaction after the
+read; a refusal (401/403/404) writes nothing, so no caller-sent identifier is stored.
+
 Authentication: routes take a :class:`Principal` from :func:`require_principal` (the
 OpenID Provider's bearer verification, RFC 6750 / RFC 9068) plus a per-token rate limit;
 tests may override the dependency. An app that is not connected to the principal's district gets 404
@@ -18,6 +23,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from homeroom.audit.models import AuditEvent
 from homeroom.oidc.errors import InsufficientScope
 from homeroom.ops.ratelimit import RateLimiter
 from homeroom.roster.query.clever import KINDS as CLEVER_KINDS
@@ -113,6 +119,44 @@ def _scope(request: Request, principal: Principal) -> Iterator[tuple[UnitOfWork,
         yield uow, policy
 
 
+def _audit_read(
+    request: Request,
+    principal: Principal,
+    policy: Any,
+    api: str,
+    target: tuple[str, str | None],
+    returned: int,
+    total: int | None = None,
+) -> None:
+    """One ``roster.read`` event in the principal's district. Query strings (filters,
+    cursors) are not stored: they are the caller's input and may name anything."""
+    container: Container = request.app.state.container
+    route = request.scope.get("route")
+    resource, record_id = target
+    detail: dict[str, Any] = {
+        "api": api,
+        "route": getattr(route, "path", request.url.path),
+        "scope": " ".join(sorted(principal.scopes)),
+        "sharing": policy.mode.value,
+        "returned": returned,
+        "filtered": bool(request.query_params.get("filter")),
+    }
+    if total is not None:
+        detail["total"] = total
+    if principal.subject is not None:
+        detail["user"] = principal.subject
+    container.audit_trail.record(
+        principal.district_id,
+        AuditEvent(
+            actor=f"app:{principal.client_id}",
+            action="roster.read",
+            target_type=resource,
+            target_id=record_id,
+            detail=detail,
+        ),
+    )
+
+
 def _oneroster_error(request: Request, exc: RosterApiError) -> JSONResponse:
     return JSONResponse(exc.imsx(), status_code=exc.status, headers=_headers(request))
 
@@ -164,7 +208,11 @@ def build_router(
     Params = Annotated[ListParams, Depends(list_params)]  # noqa: N806
 
     def oneroster(
-        request: Request, principal: Caller, key: str, call: Callable[[OneRosterReader], Any]
+        request: Request,
+        principal: Caller,
+        key: str,
+        call: Callable[[OneRosterReader], Any],
+        target: tuple[str, str | None],
     ) -> JSONResponse:
         try:
             district_only(principal)
@@ -172,6 +220,12 @@ def build_router(
                 result = call(OneRosterReader(uow, policy))
         except RosterApiError as exc:
             return _oneroster_error(request, exc)
+        if isinstance(result, Page):
+            _audit_read(
+                request, principal, policy, "oneroster", target, len(result.items), result.total
+            )
+        else:
+            _audit_read(request, principal, policy, "oneroster", target, 1)
         if isinstance(result, Page):
             return JSONResponse(
                 {key: result.items},
@@ -187,7 +241,9 @@ def build_router(
 
     def make_collection(name: str) -> Callable[..., JSONResponse]:
         def collection(request: Request, principal: Caller, params: Params) -> JSONResponse:
-            return oneroster(request, principal, name, lambda r: r.collection(name, params))
+            return oneroster(
+                request, principal, name, lambda r: r.collection(name, params), (name, None)
+            )
 
         return collection
 
@@ -198,7 +254,9 @@ def build_router(
             record_id: RecordId,
             fields: Annotated[str | None, Query(max_length=2000, pattern=NO_NUL)] = None,
         ) -> JSONResponse:
-            return oneroster(request, principal, key, lambda r: r.get(name, record_id, fields))
+            return oneroster(
+                request, principal, key, lambda r: r.get(name, record_id, fields), (name, record_id)
+            )
 
         return single
 
@@ -207,7 +265,11 @@ def build_router(
             request: Request, principal: Caller, record_id: RecordId, params: Params
         ) -> JSONResponse:
             return oneroster(
-                request, principal, child, lambda r: r.nested(parent, record_id, child, params)
+                request,
+                principal,
+                child,
+                lambda r: r.nested(parent, record_id, child, params),
+                (f"{parent}.{child}", record_id),
             )
 
         return nested
@@ -246,6 +308,7 @@ def build_router(
         request: Request,
         principal: Caller,
         call: Callable[[CleverReader], Any],
+        target: tuple[str, str | None],
         user_ok: bool = False,
     ) -> JSONResponse:
         try:
@@ -253,15 +316,23 @@ def build_router(
                 district_only(principal)
             with _scope(request, principal) as (uow, policy):
                 body = call(CleverReader(uow, policy))
-            return JSONResponse(body, headers=_headers(request))
         except RosterApiError as exc:
             return _clever_error(request, exc)
+        data = body.get("data")
+        returned = len(data) if isinstance(data, list) else 1
+        _audit_read(request, principal, policy, "clever", target, returned)
+        return JSONResponse(body, headers=_headers(request))
 
     tag = ["Clever-style"]
 
     @router.get(f"{CLEVER}/districts", tags=tag)
     def districts(request: Request, principal: Caller) -> JSONResponse:
-        return clever(request, principal, lambda r: {"data": [r.district()], "links": []})
+        return clever(
+            request,
+            principal,
+            lambda r: {"data": [r.district()], "links": []},
+            ("districts", None),
+        )
 
     @router.get(f"{CLEVER}/districts/{{record_id}}", tags=tag)
     def district(request: Request, principal: Caller, record_id: RecordId) -> JSONResponse:
@@ -270,7 +341,7 @@ def build_router(
                 raise UnknownObject("district not found")
             return r.district()
 
-        return clever(request, principal, call)
+        return clever(request, principal, call, ("districts", record_id))
 
     @router.get(f"{CLEVER}/me", tags=tag)
     def me(request: Request, principal: Caller) -> JSONResponse:
@@ -283,11 +354,11 @@ def build_router(
                 }
             return r.me(principal.subject)
 
-        return clever(request, principal, call, user_ok=True)
+        return clever(request, principal, call, ("me", principal.subject), user_ok=True)
 
     @router.get(f"{CLEVER}/events", tags=tag)
     def events(request: Request, principal: Caller, paging: Paging) -> JSONResponse:
-        return clever(request, principal, lambda r: r.events(paging))
+        return clever(request, principal, lambda r: r.events(paging), ("events", None))
 
     def make_clever_list(kind: str) -> Callable[..., JSONResponse]:
         def clever_list(
@@ -297,13 +368,18 @@ def build_router(
             role: Annotated[str | None, Query(pattern="^(student|teacher|staff|guardian)$")] = None,
         ) -> JSONResponse:
             chosen = role if kind == "users" else None
-            return clever(request, principal, lambda r: r.collection(kind, paging, role=chosen))
+            return clever(
+                request,
+                principal,
+                lambda r: r.collection(kind, paging, role=chosen),
+                (kind, None),
+            )
 
         return clever_list
 
     def make_clever_get(kind: str) -> Callable[..., JSONResponse]:
         def clever_get(request: Request, principal: Caller, record_id: RecordId) -> JSONResponse:
-            return clever(request, principal, lambda r: r.get(kind, record_id))
+            return clever(request, principal, lambda r: r.get(kind, record_id), (kind, record_id))
 
         return clever_get
 
@@ -311,7 +387,12 @@ def build_router(
         def clever_nested(
             request: Request, principal: Caller, record_id: RecordId, paging: Paging
         ) -> JSONResponse:
-            return clever(request, principal, lambda r: r.nested(parent, record_id, child, paging))
+            return clever(
+                request,
+                principal,
+                lambda r: r.nested(parent, record_id, child, paging),
+                (f"{parent}.{child}", record_id),
+            )
 
         return clever_nested
 
