@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import atexit
 import os
+import threading
 
+import structlog
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
@@ -81,7 +83,15 @@ def from_env(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level, settings.log_json)
     atexit.register(mark_worker_dead, os.getpid())
     container = build(settings)
-    # Load (and parse) the signing keys before the first request, not during it: an RSA
-    # private key import is a large one-time CPU cost a sign-in should not wait for.
-    container.key_ring.jwks_json()
+    # Load (and parse) the signing keys before the first sign-in, not during it: an RSA
+    # private key import is a large one-time CPU cost. In the background: the server must
+    # start (and answer /healthz) even while the database is slow or down.
+    threading.Thread(target=_warm_keys, args=(container,), name="key-warmup", daemon=True).start()
     return create_app(container)
+
+
+def _warm_keys(container: Container) -> None:
+    try:
+        container.key_ring.jwks_json()
+    except Exception:  # the first request loads them instead (and reports the failure)
+        structlog.get_logger("homeroom.keys").warning("key_ring_warmup_failed", exc_info=True)
