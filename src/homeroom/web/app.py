@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import threading
 
 import structlog
 from fastapi import FastAPI
@@ -83,10 +82,12 @@ def from_env(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level, settings.log_json)
     atexit.register(mark_worker_dead, os.getpid())
     container = build(settings)
-    # Load (and parse) the signing keys before the first sign-in, not during it: an RSA
-    # private key import is a large one-time CPU cost. In the background: the server must
-    # start (and answer /healthz) even while the database is slow or down.
-    threading.Thread(target=_warm_keys, args=(container,), name="key-warmup", daemon=True).start()
+    if not container.db.is_postgres:
+        # Embedded quick-start store: load (and parse) the signing keys before the first
+        # sign-in, not during it (an RSA private-key import is a large one-time CPU cost).
+        # Not with PostgreSQL: there the server must start, and keep its pool for requests,
+        # while the database is slow or down; the first request loads the keys instead.
+        _warm_keys(container)
     return create_app(container)
 
 
