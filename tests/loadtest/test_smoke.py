@@ -19,11 +19,6 @@ import pytest
 
 from tests.loadtest.conftest import METRICS_TOKEN, LiveServer, free_port, homeroom
 
-SQLITE_LOCK_BUG = pytest.mark.xfail(
-    reason="open bug: concurrent client-credentials grants on SQLite can hit 'database is "
-    "locked' (a 500) while the audit event is written; PostgreSQL is not affected",
-    strict=False,
-)
 BACK_TO_SCHOOL_WITHOUT_ROSTER = "instant_login=70,password_login=10,refresh=10,client_credentials=5"
 
 
@@ -201,7 +196,7 @@ def seeded(live_server: LiveServer, tmp_path: Path) -> Path:
         "password_login",
         "refresh",
         "client_credentials",
-        pytest.param("roster_paging", marks=SQLITE_LOCK_BUG),
+        "roster_paging",
     ],
 )
 def test_oidc_scenario_smoke(
@@ -343,13 +338,7 @@ def test_metrics_move_during_a_smoke_run(
 @pytest.mark.parametrize(
     "mix",
     [
-        pytest.param(
-            ["--profile", "back-to-school"],
-            id="profile",
-            # Open model at the profile's peak: on a starved 2-core machine the generator
-            # can leave a scheduled flow unsent (counted as an error, as it should be).
-            marks=pytest.mark.xfail(reason="generator starved on a busy 2-core host", strict=False),
-        ),
+        pytest.param(["--profile", "back-to-school"], id="profile"),
         pytest.param(["--scenario", BACK_TO_SCHOOL_WITHOUT_ROSTER], id="without-roster"),
     ],
 )

@@ -22,8 +22,8 @@ class AuditTrail:
 
     def record(self, district_id: str | None, event: AuditEvent) -> None:
         if district_id is None:
-            with self.db.platform() as uow:
+            with self.db.platform(write=True) as uow:
                 uow.platform_audit.append(event)
             return
-        with TenantScope(district_id), self.db.scoped() as uow:
+        with TenantScope(district_id), self.db.scoped(write=True) as uow:
             uow.audit.append(event)

@@ -137,7 +137,7 @@ class BadgeService:
                 )
         issued: list[IssuedBadge] = []
         now = utcnow()
-        with TenantScope(district.id), self.db.scoped() as uow:
+        with TenantScope(district.id), self.db.scoped(write=True) as uow:
             uow.badges.void_for_users([u.id for u in users], now)
             for user in users:
                 credential = new_credential()
@@ -176,7 +176,7 @@ class BadgeService:
             settings["badge_grades"] = clean
             uow.districts.update_settings(district.id, settings)
             updated = uow.districts.get(district.id)
-        with TenantScope(district.id), self.db.scoped() as uow:
+        with TenantScope(district.id), self.db.scoped(write=True) as uow:
             uow.audit.append(
                 AuditEvent(
                     actor=actor,
@@ -189,7 +189,7 @@ class BadgeService:
         return updated
 
     def void(self, district: District, badge_id: str, actor: str) -> bool:
-        with TenantScope(district.id), self.db.scoped() as uow:
+        with TenantScope(district.id), self.db.scoped(write=True) as uow:
             changed = uow.badges.void(badge_id, utcnow())
             uow.audit.append(
                 AuditEvent(
@@ -199,7 +199,7 @@ class BadgeService:
         return changed
 
     def void_user(self, district: District, user_id: str, actor: str) -> int:
-        with TenantScope(district.id), self.db.scoped() as uow:
+        with TenantScope(district.id), self.db.scoped(write=True) as uow:
             uow.users.get(user_id)  # NotFound for another district's user
             count = uow.badges.void_for_users([user_id], utcnow())
             uow.audit.append(
@@ -215,7 +215,7 @@ class BadgeService:
 
     def void_all(self, district: District, actor: str) -> int:
         """Year end: every badge of the district stops working at once."""
-        with TenantScope(district.id), self.db.scoped() as uow:
+        with TenantScope(district.id), self.db.scoped(write=True) as uow:
             count = uow.badges.void_all(utcnow())
             uow.audit.append(
                 AuditEvent(

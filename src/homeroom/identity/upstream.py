@@ -159,7 +159,7 @@ class UpstreamDirectory:
             methods = [m for m in settings.get("login_methods") or [] if m != "upstream"]
             settings["login_methods"] = [*methods, "upstream"] if idps else methods
             uow.districts.update_settings(district.id, settings)
-        with TenantScope(district.id), self.db.scoped() as uow:
+        with TenantScope(district.id), self.db.scoped(write=True) as uow:
             uow.audit.append(
                 AuditEvent(
                     actor=actor,
@@ -359,7 +359,7 @@ class UpstreamLogin:
         user: User | None,
         detail: dict[str, Any],
     ) -> None:
-        with TenantScope(district.id), self.db.scoped() as uow:
+        with TenantScope(district.id), self.db.scoped(write=True) as uow:
             uow.audit.append(
                 AuditEvent(
                     actor=f"user:{user.id}" if user else "anonymous",

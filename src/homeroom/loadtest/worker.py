@@ -253,8 +253,12 @@ def run_worker(plan: Plan, index: int) -> Results:
     # Grace: let queued and running flows finish, up to one request timeout.
     deadline = time.time() + plan.timeout_s
     while time.time() < deadline:
-        pending = shared.queue.qsize() - (1 if plan.model == "open" else 0)
-        if pending <= 0 and not shared.in_flight:
+        # Count queued jobs, not queue items: the end marker may or may not be queued yet
+        # (a dispatcher running late on a busy host had not put it, and the last job was
+        # then reported "not_sent" although nothing had stalled).
+        dispatching = dispatcher is not None and not dispatcher.dead
+        pending = sum(1 for item in list(shared.queue.queue) if item is not None)
+        if not dispatching and pending == 0 and not shared.in_flight:
             break
         gevent.sleep(0.05)
     shared.stopping = True

@@ -69,7 +69,7 @@ def authorization_code_grant(ctx: OidcContext, app: App, form: Mapping[str, str]
     family_id: str | None = None
     if "offline_access" in scopes:
         at = dt.datetime.fromtimestamp(now, dt.UTC)
-        with TenantScope(grant.district_id), ctx.db.scoped() as uow:
+        with TenantScope(grant.district_id), ctx.db.scoped(write=True) as uow:
             refresh = issue_refresh_token(
                 uow,
                 family_id=None,

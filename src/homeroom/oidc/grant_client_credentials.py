@@ -52,7 +52,7 @@ def client_credentials_grant(ctx: OidcContext, app: App, form: Mapping[str, str]
         raise UnauthorizedClient("the app is not connected to this district")
     scope = " ".join(dict.fromkeys(scopes))
     # Data-access audit: an app token is the key to bulk reads of this district's roster.
-    with TenantScope(district_id), ctx.db.scoped() as uow:
+    with TenantScope(district_id), ctx.db.scoped(write=True) as uow:
         uow.audit.append(
             AuditEvent(
                 actor=f"app:{app.id}",

@@ -51,10 +51,11 @@ def refresh_token_grant(ctx: OidcContext, app: App, form: Mapping[str, str]) -> 
     family_to_revoke: str | None = None
     body: dict[str, Any] = {}
     token_hash = hash_token(token)
-    with TenantScope(district_id), ctx.db.scoped() as uow:
-        # The compare-and-set comes first, so the transaction writes before it reads: a
-        # read-then-write transaction cannot wait for a concurrent writer on SQLite (it
-        # fails "database is locked"), and any refusal below raises, rolling it back.
+    # Read (cached) before the write transaction opens: a read inside it would open a
+    # second unit of work that waits for this one's write lock on SQLite.
+    connection = ctx.clients.connection(district_id, app.id)
+    with TenantScope(district_id), ctx.db.scoped(write=True) as uow:
+        # The compare-and-set comes first; any refusal below raises, rolling it back.
         rotated = uow.refresh_tokens.mark_rotated(token_hash, now_dt)
         row = uow.refresh_tokens.find(token_hash)
         if row is None or row.client_id != app.id:
@@ -65,7 +66,6 @@ def refresh_token_grant(ctx: OidcContext, app: App, form: Mapping[str, str]) -> 
         if not rotated:
             refused, family_to_revoke = "refresh token reuse detected", row.family_id
         else:
-            connection = ctx.clients.connection(district_id, app.id)
             user, shared = uow.sign_in_users.find_shared(
                 row.user_id, SharingPolicy.of(connection, now_dt)
             )

@@ -87,7 +87,7 @@ def issue_refresh_token(
 
 def revoke_family(ctx: OidcContext, district_id: str, family_id: str, now: dt.datetime) -> None:
     """Revoke every refresh token of a family and every access token it issued."""
-    with TenantScope(district_id), ctx.db.scoped() as uow:
+    with TenantScope(district_id), ctx.db.scoped(write=True) as uow:
         jtis = uow.refresh_tokens.revoke_family(family_id, now)
     revocations = RevocationList(ctx.kv, ctx.lifetimes.access_token)
     for jti in jtis:

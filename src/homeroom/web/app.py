@@ -5,7 +5,9 @@ from __future__ import annotations
 import atexit
 import os
 
+import structlog
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from homeroom import __version__
 from homeroom.config import Settings, load_settings
@@ -26,14 +28,32 @@ from homeroom.web import (
     usage_api,
 )
 from homeroom.web.errors import install_error_handlers
+from homeroom.web.hot import HotPaths, hot_routes
 from homeroom.web.middleware import RequestContextMiddleware
 from homeroom.wiring import Container, build
 
 __all__ = ["create_app", "from_env"]
 
 
+class HomeroomApp(FastAPI):
+    """FastAPI for the JSON APIs and pages; the protocol hot paths are dispatched before its
+    stack (``web.hot``), and the in-flight cap is the very first thing every request meets."""
+
+    max_in_flight = 256
+    shed_retry_after_s = 1
+
+    def build_middleware_stack(self) -> ASGIApp:
+        rest = super().build_middleware_stack()
+        # Outermost: shed excess before routing, logging or any other work.
+        return InFlightLimiter(
+            HotPaths(rest, hot_routes(self.router.routes)),
+            max_in_flight=self.max_in_flight,
+            retry_after_s=self.shed_retry_after_s,
+        )
+
+
 def create_app(container: Container) -> FastAPI:
-    app = FastAPI(
+    app = HomeroomApp(
         title="Homeroom",
         version=__version__,
         docs_url="/api/docs",
@@ -55,12 +75,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(usage_api.router)  # usage events (apps), goals, adoption
     app.include_router(roster_admin_page.router)  # district-admin upload page
     app.add_middleware(RequestContextMiddleware)
-    # Added last = outermost: shed excess before routing, logging or any other work.
-    app.add_middleware(
-        InFlightLimiter,
-        max_in_flight=container.settings.max_in_flight,
-        retry_after_s=container.settings.shed_retry_after_s,
-    )
+    app.max_in_flight = container.settings.max_in_flight
+    app.shed_retry_after_s = container.settings.shed_retry_after_s
     return app
 
 
@@ -69,4 +85,18 @@ def from_env(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_json)
     atexit.register(mark_worker_dead, os.getpid())
-    return create_app(build(settings))
+    container = build(settings)
+    if not container.db.is_postgres:
+        # Embedded quick-start store: load (and parse) the signing keys before the first
+        # sign-in, not during it (an RSA private-key import is a large one-time CPU cost).
+        # Not with PostgreSQL: there the server must start, and keep its pool for requests,
+        # while the database is slow or down; the first request loads the keys instead.
+        _warm_keys(container)
+    return create_app(container)
+
+
+def _warm_keys(container: Container) -> None:
+    try:
+        container.key_ring.jwks_json()
+    except Exception:  # the first request loads them instead (and reports the failure)
+        structlog.get_logger("homeroom.keys").warning("key_ring_warmup_failed", exc_info=True)

@@ -62,7 +62,7 @@ def audit_events(
     district: Annotated[str | None, Query(max_length=64)] = None,  # checked by RequireScope
 ) -> Response:
     container: Container = request.app.state.container
-    with container.db.scoped() as uow:  # the TenantScope entered by RequireScope
+    with container.db.scoped(write=True) as uow:  # the TenantScope entered by RequireScope
         events = uow.audit.list(since=_since(since), limit=limit, action=action)
         uow.audit.append(
             AuditEvent(

@@ -13,8 +13,6 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import Match, Route
-from starlette.types import Scope
 
 from homeroom.demo import demo_app_credentials
 from homeroom.identity.sessions import Session
@@ -30,6 +28,7 @@ from homeroom.oidc.userinfo import userinfo
 from homeroom.ops.metrics import OIDC_ERRORS
 from homeroom.web.bearer import bearer_token_from, install_bearer_errors, verify_bearer
 from homeroom.web.demo_app import create_demo_app
+from homeroom.web.hot import HotRoute, blocking
 from homeroom.web.pages import csrf_of, render
 from homeroom.wiring import Container
 
@@ -85,8 +84,9 @@ async def discovery(request: Request) -> JSONResponse:
     )
 
 
-def jwks(request: Request) -> Response:
-    body = _container(request).key_ring.jwks_json()
+async def jwks(request: Request) -> Response:
+    # Cached bytes; the thread only matters when the ring is due a re-read from the database.
+    body = await run_in_threadpool(_container(request).key_ring.jwks_json)
     return Response(
         body,
         media_type="application/jwk-set+json",
@@ -98,7 +98,8 @@ def jwks(request: Request) -> Response:
 
 
 async def authorize_get(request: Request) -> Response:
-    return await run_in_threadpool(_authorize, request, list(request.query_params.multi_items()))
+    pairs = list(request.query_params.multi_items())
+    return await blocking(_container(request), lambda: _authorize(request, pairs))
 
 
 @router.post("/authorize")
@@ -143,7 +144,7 @@ async def token(request: Request) -> Response:
             container.rate_limiter.check("ip", ip)  # RateLimited: 429 + Retry-After
             return token_request(container.oidc, form, request.headers.get("authorization"))
 
-        body = await run_in_threadpool(run)
+        body = await blocking(container, run)
     except OAuthError as error:
         return oauth_error_json("token", error)
     return JSONResponse(body, headers=NO_STORE)
@@ -183,7 +184,7 @@ async def userinfo_endpoint(request: Request) -> Response:
             principal: Principal = verify_bearer(container, token_value)
             return userinfo(container.oidc, principal)
 
-        body = await run_in_threadpool(run)
+        body = await blocking(container, run)
     except OAuthError as error:
         return oauth_error_json("userinfo", error)
     return JSONResponse(body, headers=NO_STORE)
@@ -261,29 +262,17 @@ def _logout(
     return response
 
 
-class _HotRoute(Route):
-    """A plain Starlette route that names itself in the scope, as FastAPI's routes do, so
-    the request metrics label it by its path template (FastAPI's router does not set
-    ``scope["route"]`` for plain routes)."""
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        match, child_scope = super().matches(scope)
-        if match is not Match.NONE:
-            child_scope["route"] = self
-        return match, child_scope
-
-
 def install(app: FastAPI) -> None:
     """Mount the OpenID Provider (and its sign-in page) on the app."""
     from homeroom.web import login
 
     # Protocol hot paths are plain Starlette routes (DESIGN: no FastAPI dependency solving or
-    # validation per request), first in the routing table so they match at once.
+    # validation per request); ``web.hot`` serves them ahead of the FastAPI stack.
     hot = [
-        _HotRoute("/authorize", authorize_get, methods=["GET"]),
-        _HotRoute("/token", token, methods=["POST"]),
-        _HotRoute("/userinfo", userinfo_endpoint, methods=["GET", "POST"]),
-        _HotRoute("/jwks.json", jwks, methods=["GET"]),
+        HotRoute("/authorize", authorize_get, methods=["GET"]),
+        HotRoute("/token", token, methods=["POST"]),
+        HotRoute("/userinfo", userinfo_endpoint, methods=["GET", "POST"]),
+        HotRoute("/jwks.json", jwks, methods=["GET"]),
     ]
     app.router.routes[0:0] = hot
     app.include_router(router)

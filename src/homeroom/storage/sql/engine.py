@@ -15,6 +15,7 @@ these failures is a :class:`ServiceUnavailable` (503 + Retry-After), never a han
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +39,9 @@ from homeroom.storage.sql.uow import UnitOfWork
 from homeroom.tenancy import require_district
 
 __all__ = ["SET_DISTRICT_SQL", "Database"]
+
+_WRITE_OPTION = "homeroom_write"
+"""Execution option marking a unit of work that writes (SQLite: ``BEGIN IMMEDIATE``)."""
 
 SET_DISTRICT_SQL = text("SELECT set_config('homeroom.district_id', :district_id, true)")
 
@@ -65,6 +69,7 @@ class Database:
             statement_timeout_ms=statement_timeout_ms,
             connect_timeout_s=connect_timeout_s,
         )
+        self._write_lock = threading.RLock() if url.startswith("sqlite") else None
         self._pool_capacity = 0
         if isinstance(self.engine.pool, QueuePool):
             self._pool_capacity = pool_size + max_overflow
@@ -72,14 +77,16 @@ class Database:
         _instrument_pool(self.engine)
 
     @contextmanager
-    def _begin(self) -> Iterator[Connection]:
+    def _begin(self, write: bool = False) -> Iterator[Connection]:
         try:
             started = time.perf_counter()
             try:
                 conn = self.engine.connect()
             finally:
                 DB_POOL_WAIT_SECONDS.observe(time.perf_counter() - started)
-            with conn, conn.begin():
+            if write:
+                conn.execution_options(**{_WRITE_OPTION: True})
+            with conn, self._writer(write), conn.begin():
                 yield conn
         except PoolTimeout as exc:
             DB_POOL_TIMEOUTS.inc()
@@ -98,18 +105,40 @@ class Database:
             raise
 
     @contextmanager
-    def scoped(self) -> Iterator[UnitOfWork]:
-        """A transaction narrowed to the current ``TenantScope`` (required)."""
+    def _writer(self, write: bool) -> Iterator[None]:
+        """SQLite writers of this process queue on a lock before ``BEGIN IMMEDIATE``.
+
+        SQLite has one writer at a time; a blocked ``BEGIN IMMEDIATE`` polls with sleeps of
+        up to 100 ms (its busy handler), so under concurrency threads mostly slept. A lock
+        hands the turn over at once; other processes still meet the busy timeout.
+        """
+        if not (write and self._write_lock is not None):
+            yield
+            return
+        with self._write_lock:
+            yield
+
+    @contextmanager
+    def scoped(self, *, write: bool = False) -> Iterator[UnitOfWork]:
+        """A transaction narrowed to the current ``TenantScope`` (required).
+
+        ``write=True`` for a unit of work that writes: on SQLite it takes the write lock up
+        front (``BEGIN IMMEDIATE``). A deferred transaction that reads and then writes cannot
+        wait for a concurrent writer (SQLite answers "database is locked" at once, the busy
+        timeout does not cover the upgrade); an immediate one queues on the busy timeout.
+        Never open another unit of work inside a write one: it would wait for this lock.
+        """
         district_id = require_district()
-        with self._begin() as conn:
+        with self._begin(write) as conn:
             if self.is_postgres:
                 conn.execute(SET_DISTRICT_SQL, {"district_id": district_id})
             yield UnitOfWork(conn, district_id)
 
     @contextmanager
-    def platform(self) -> Iterator[UnitOfWork]:
-        """A transaction over global tables only (districts, apps); tenant repos refuse."""
-        with self._begin() as conn:
+    def platform(self, *, write: bool = False) -> Iterator[UnitOfWork]:
+        """A transaction over global tables only (districts, apps); tenant repos refuse.
+        ``write`` as for :meth:`scoped`."""
+        with self._begin(write) as conn:
             yield UnitOfWork(conn, None)
 
     def ping(self) -> None:
@@ -190,9 +219,11 @@ def _make_engine(
         def _no_pysqlite_begin(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None
 
+        # Reads stay deferred (WAL readers never wait); writes take the lock up front.
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN")
+            immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     if url.startswith("postgresql://"):

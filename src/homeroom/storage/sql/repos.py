@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection as SqlConnection
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
@@ -534,6 +534,16 @@ def _connection(row: Row[Any]) -> Connection:
     )
 
 
+# One statement, compiled once (values as parameters): the next ``seq`` is read inside the
+# INSERT on the (district, seq) index, so an append never reads before it writes and never
+# counts the district's whole log.
+_AUDIT_APPEND = insert(t.audit_events).values(
+    seq=select(func.coalesce(func.max(t.audit_events.c.seq), 0) + 1)
+    .where(t.audit_events.c.district_id == bindparam("seq_district"))
+    .scalar_subquery()
+)
+
+
 class SqlAuditLog(_Tenant):
     """Append-only: there is no update or delete method, and the app role may only insert
     and select on this table (see the migration's grants)."""
@@ -542,21 +552,25 @@ class SqlAuditLog(_Tenant):
 
     def append(self, event: AuditEvent) -> AuditEvent:
         event_id, at = new_id("audit"), utcnow()
-        seq = self._count() + 1
-        self._insert(
-            {
-                "id": event_id,
-                "seq": seq,
-                "at": at,
-                "actor": event.actor,
-                "action": event.action,
-                "target_type": event.target_type,
-                "target_id": event.target_id,
-                "outcome": event.outcome,
-                "ip": event.ip,
-                "detail": event.detail,
-            }
-        )
+        try:
+            self.conn.execute(
+                _AUDIT_APPEND,
+                {
+                    "district_id": self.district_id,
+                    "seq_district": self.district_id,
+                    "id": event_id,
+                    "at": at,
+                    "actor": event.actor,
+                    "action": event.action,
+                    "target_type": event.target_type,
+                    "target_id": event.target_id,
+                    "outcome": event.outcome,
+                    "ip": event.ip,
+                    "detail": event.detail,
+                },
+            )
+        except IntegrityError as exc:
+            raise Conflict("audit_events: duplicate event id") from exc
         return _replace_event(event, event_id, at, self.district_id)
 
     def list(

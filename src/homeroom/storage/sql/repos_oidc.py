@@ -54,7 +54,8 @@ class SqlRefreshTokens:
     def add(self, row: RefreshTokenRow) -> None:
         values = {k: getattr(row, k) for k in RefreshTokenRow.__slots__}
         values["district_id"] = self.district_id
-        self.conn.execute(insert(t.refresh_tokens).values(values))
+        # Values as parameters: one compiled statement reused, not a new one per token.
+        self.conn.execute(insert(t.refresh_tokens), values)
 
     def find(self, token_hash: str) -> RefreshTokenRow | None:
         row = self.conn.execute(

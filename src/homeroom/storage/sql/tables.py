@@ -256,6 +256,7 @@ audit_events = Table(
     Column("detail", JSON, nullable=False),
     PrimaryKeyConstraint("district_id", "id"),
     Index("ix_audit_events_district_at", "district_id", "at"),
+    Index("ix_audit_events_district_id_seq", "district_id", "seq"),
     info=TENANT,
 )
 
