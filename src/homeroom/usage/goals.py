@@ -76,7 +76,7 @@ class UsageGoals:
             raise InvalidInput(f"minutes_per_week must be 1..{MAX_GOAL_MINUTES}")
         if ends_on < starts_on:
             raise InvalidInput("ends_on must not be before starts_on")
-        with TenantScope(district_id), self.db.scoped() as uow:
+        with TenantScope(district_id), self.db.scoped(write=True) as uow:
             viewer = _viewer(uow, user_id)
             _check_section(uow, viewer, section_id)
             if SharingService.policy(uow, app_id) is None:
@@ -106,7 +106,7 @@ class UsageGoals:
         return goal
 
     def delete(self, district_id: str, user_id: str, goal_id: str, ip: str | None = None) -> None:
-        with TenantScope(district_id), self.db.scoped() as uow:
+        with TenantScope(district_id), self.db.scoped(write=True) as uow:
             viewer = _viewer(uow, user_id)
             goal = uow.usage_goals.get(goal_id)
             reach = _reachable_sections(uow, viewer)

@@ -112,7 +112,7 @@ class UsageIngest:
         latest = now + dt.timedelta(seconds=self.future_skew_s)
         outcomes: list[Outcome] = []
         accepted: list[UsageEvent] = []
-        with TenantScope(district_id), self.db.scoped() as uow:
+        with TenantScope(district_id), self.db.scoped(write=True) as uow:
             keep = retention_days(uow.districts.get(district_id), self.retention_days)
             oldest = now.date() - dt.timedelta(days=keep)
             visible = shared_users(uow, app_id, [r.user_id for r in reports])

@@ -72,7 +72,7 @@ class UsageData:
         if keep < 1:
             raise InvalidInput("--days must be at least 1")
         cutoff = (now or utcnow()).date() - dt.timedelta(days=keep)
-        with TenantScope(district.id), self.db.scoped() as uow:
+        with TenantScope(district.id), self.db.scoped(write=True) as uow:
             events = uow.usage_events.delete_before(cutoff)
             rollups = uow.usage_rollups.delete_before(cutoff)
             uow.audit.append(
@@ -101,7 +101,7 @@ class UsageData:
     ) -> dict[str, Any]:
         """Delete one student's usage (events and rollups) on request; NotFound when the
         user is not in this district."""
-        with TenantScope(district.id), self.db.scoped() as uow:
+        with TenantScope(district.id), self.db.scoped(write=True) as uow:
             uow.users.get(user_id)
             events = uow.usage_events.delete_for_user(user_id)
             rollups = uow.usage_rollups.delete_for_user(user_id)
