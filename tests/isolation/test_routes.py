@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.isolation import portal_probes, probes, usage_probes  # registers the probes
+from tests.isolation import (  # registers the probes
+    portal_probes,
+    probes,
+    usage_page_probes,
+    usage_probes,
+)
 from tests.isolation.routes import NON_TENANT, ROUTE_PROBES, enumerate_routes
 from tests.isolation.world import World
 
-__all__ = ["portal_probes", "probes", "usage_probes"]
+__all__ = ["portal_probes", "probes", "usage_page_probes", "usage_probes"]
 
 
 @pytest.mark.xfail(
