@@ -131,6 +131,19 @@ class UsageGoals:
             found = _all(uow) if reach is None else [uow.sections.get(s) for s in reach]
         return sorted(found, key=lambda s: (s.title.lower(), s.id))
 
+    def apps(self, district_id: str, user_id: str) -> dict[str, str]:
+        """Apps a goal can be set for (active connections of the district), id to name,
+        for the viewer's goal form; the same reach check as the goals themselves."""
+        now = utcnow()
+        with TenantScope(district_id), self.db.scoped() as uow:
+            _reachable_sections(uow, _viewer(uow, user_id))
+            found = {}
+            for connection in uow.connections.list():
+                app = uow.apps.find(connection.app_id)
+                if connection.active(now) and app is not None:
+                    found[app.id] = app.name
+        return dict(sorted(found.items(), key=lambda item: (item[1].lower(), item[0])))
+
     def progress(
         self,
         district_id: str,

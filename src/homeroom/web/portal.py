@@ -528,7 +528,7 @@ def _usage_page(
     container = _container(request)
     goals = container.usage_goals
     sections = goals.sections(district.id, user.id)
-    apps = {tile.client_id: tile.name for tile in container.portal.launchpad(district, user)}
+    apps = goals.apps(district.id, user.id)
     adoption = None
     if user.role is Role.DISTRICT_ADMIN:
         adoption = container.usage_data.adoption(district.id)
