@@ -9,12 +9,20 @@ from tests.isolation import (  # registers the probes
     probes,
     roster_page_probes,
     roster_probes,
+    usage_page_probes,
     usage_probes,
 )
 from tests.isolation.routes import NON_TENANT, ROUTE_PROBES, enumerate_routes
 from tests.isolation.world import World
 
-__all__ = ["portal_probes", "probes", "roster_page_probes", "roster_probes", "usage_probes"]
+__all__ = [
+    "portal_probes",
+    "probes",
+    "roster_page_probes",
+    "roster_probes",
+    "usage_page_probes",
+    "usage_probes",
+]
 
 
 def test_every_route_has_a_probe(world: World) -> None:

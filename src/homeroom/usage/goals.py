@@ -15,7 +15,7 @@ from typing import Any
 from homeroom.audit.models import AuditEvent
 from homeroom.errors import InvalidInput, NotFound, PermissionDenied
 from homeroom.ids import new_id
-from homeroom.roster.models import Role, User
+from homeroom.roster.models import Role, Section, User
 from homeroom.sharing.service import SharingService
 from homeroom.storage.sql import Database, UnitOfWork
 from homeroom.storage.sql.types import utcnow
@@ -123,6 +123,26 @@ class UsageGoals:
                     detail={"section_id": goal.section_id, "app_id": goal.app_id},
                 )
             )
+
+    def sections(self, district_id: str, user_id: str) -> list[Section]:
+        """The sections the viewer may set goals for, by title (the portal's goal form)."""
+        with TenantScope(district_id), self.db.scoped() as uow:
+            reach = _reachable_sections(uow, _viewer(uow, user_id))
+            found = _all(uow) if reach is None else [uow.sections.get(s) for s in reach]
+        return sorted(found, key=lambda s: (s.title.lower(), s.id))
+
+    def apps(self, district_id: str, user_id: str) -> dict[str, str]:
+        """Apps a goal can be set for (active connections of the district), id to name,
+        for the viewer's goal form; the same reach check as the goals themselves."""
+        now = utcnow()
+        with TenantScope(district_id), self.db.scoped() as uow:
+            _reachable_sections(uow, _viewer(uow, user_id))
+            found = {}
+            for connection in uow.connections.list():
+                app = uow.apps.find(connection.app_id)
+                if connection.active(now) and app is not None:
+                    found[app.id] = app.name
+        return dict(sorted(found.items(), key=lambda item: (item[1].lower(), item[0])))
 
     def progress(
         self,

@@ -7,6 +7,7 @@ district only; an unknown slug is the same bare 404 as a malformed one.
 
 from __future__ import annotations
 
+import datetime as dt
 import mimetypes
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +26,8 @@ from homeroom.portal.i18n import Catalogue, negotiate
 from homeroom.portal.printing import PRINTER_ROLES, PrintTarget
 from homeroom.portal.qr_decode import MAX_UPLOAD_BYTES, read_qr_texts
 from homeroom.roster.models import District, Role, User
+from homeroom.tenancy import Capability
+from homeroom.tenancy.rights import district_allows
 from homeroom.web.csrf import CSRF_FIELD
 from homeroom.web.pages import csrf_of
 from homeroom.wiring import Container
@@ -308,6 +311,8 @@ def launchpad(request: Request, slug: str) -> Response:
         user=user,
         tiles=tiles,
         can_print=user.role in PRINTER_ROLES and bool(district.settings.get("badge_grades")),
+        can_see_usage=user.role in USAGE_ROLES
+        and Capability.USAGE_READ in district_allows(district.settings),
     )
 
 
@@ -491,3 +496,141 @@ def demo_badge_file(request: Request, name: str) -> Response:
         return Response("not found", status_code=404, media_type="text/plain")
     assert entry is not None
     return Response(path.read_bytes(), media_type=entry[1], headers={"Cache-Control": "no-store"})
+
+
+# --------------------------------------------------------------------------- usage goals
+
+USAGE_ROLES = (Role.TEACHER, Role.DISTRICT_ADMIN)
+_USAGE_NOTICES = ("created", "deleted")
+
+
+def _usage_viewer(request: Request, district: District) -> User | Response:
+    """The signed-in teacher or district admin; anyone else gets the portal's bare 404,
+    as does a district that turned ``usage.read`` off."""
+    user = _viewer(request, district)
+    if user is None:
+        return _see_other(f"/d/{district.slug}")
+    if user.role not in USAGE_ROLES or Capability.USAGE_READ not in district_allows(
+        district.settings
+    ):
+        return _not_found()
+    return user
+
+
+def _usage_page(
+    request: Request,
+    district: District,
+    user: User,
+    status_code: int = 200,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
+    container = _container(request)
+    goals = container.usage_goals
+    sections = goals.sections(district.id, user.id)
+    apps = goals.apps(district.id, user.id)
+    adoption = None
+    if user.role is Role.DISTRICT_ADMIN:
+        adoption = container.usage_data.adoption(district.id)
+    notice = request.query_params.get("done")
+    return _render(
+        request,
+        "usage.html",
+        district,
+        status_code=status_code,
+        user=user,
+        goals=goals.progress(district.id, user.id),
+        sections=sections,
+        section_titles={s.id: s.title for s in sections},
+        apps=apps,
+        adoption=adoption,
+        notice=notice if notice in _USAGE_NOTICES else None,
+        error=error,
+        form=form or {},
+    )
+
+
+@router.get("/d/{slug}/usage")
+def usage_page(request: Request, slug: str) -> Response:
+    """Teachers: their sections' goals and each student's minutes this week."""
+    district = _district(request, slug)
+    if district is None:
+        return _not_found()
+    user = _usage_viewer(request, district)
+    if isinstance(user, Response):
+        return user
+    return _usage_page(request, district, user)
+
+
+def _form_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput("not a date") from None
+
+
+@router.post("/d/{slug}/usage/goals")
+def usage_goal_create(
+    request: Request,
+    slug: str,
+    section_id: Annotated[str, Form(max_length=64)] = "",
+    app_id: Annotated[str, Form(max_length=64)] = "",
+    minutes_per_week: Annotated[str, Form(max_length=8)] = "",
+    starts_on: Annotated[str, Form(max_length=10)] = "",
+    ends_on: Annotated[str, Form(max_length=10)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    district = _district(request, slug)
+    if district is None:
+        return _not_found()
+    user = _usage_viewer(request, district)
+    if isinstance(user, Response):
+        return user
+    form = {
+        "section_id": section_id,
+        "app_id": app_id,
+        "minutes_per_week": minutes_per_week,
+        "starts_on": starts_on,
+        "ends_on": ends_on,
+    }
+    if not csrf_of(request).valid(request, csrf_token):
+        return _usage_page(request, district, user, 400, "error_csrf", form)
+    try:
+        minutes = int(minutes_per_week) if minutes_per_week.isdigit() else 0
+        _container(request).usage_goals.create(
+            district.id,
+            user.id,
+            section_id=section_id,
+            app_id=app_id,
+            minutes_per_week=minutes,
+            starts_on=_form_date(starts_on),
+            ends_on=_form_date(ends_on),
+            ip=_ip(request),
+        )
+    except InvalidInput:
+        return _usage_page(request, district, user, 400, "usage_error_invalid", form)
+    except (NotFound, PermissionDenied):
+        return _not_found()
+    return _see_other(f"/d/{slug}/usage?done=created")
+
+
+@router.post("/d/{slug}/usage/goals/delete")
+def usage_goal_delete(
+    request: Request,
+    slug: str,
+    goal_id: Annotated[str, Form(max_length=64)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    district = _district(request, slug)
+    if district is None:
+        return _not_found()
+    user = _usage_viewer(request, district)
+    if isinstance(user, Response):
+        return user
+    if not csrf_of(request).valid(request, csrf_token):
+        return _usage_page(request, district, user, 400, "error_csrf")
+    try:
+        _container(request).usage_goals.delete(district.id, user.id, goal_id, _ip(request))
+    except (NotFound, PermissionDenied):
+        return _not_found()
+    return _see_other(f"/d/{slug}/usage?done=deleted")
