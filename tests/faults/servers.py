@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import pwd
@@ -150,6 +151,11 @@ class RedisServer:
 
 
 METRICS_REF = "secret://development/homeroom-web/metrics-token"
+# One key-encryption key for the whole run: the fault PostgreSQL database is shared by the
+# tests, and a secret (signing key, metrics token) stored by one test's server must open for
+# the next one's, as it would for every worker and host of one deployment.
+SESSION_KEK_FILE = Path(tempfile.mkdtemp(prefix="homeroom-faults-kek-")) / "kek.json"
+atexit.register(shutil.rmtree, SESSION_KEK_FILE.parent, True)
 
 
 class HomeroomServer:
@@ -169,6 +175,7 @@ class HomeroomServer:
                 "HOMEROOM_ISSUER": self.url,
                 "HOMEROOM_LOG_LEVEL": "warning",
                 "HOMEROOM_METRICS_TOKEN": METRICS_REF,
+                "HOMEROOM_SECRETS_KEK_FILE": str(SESSION_KEK_FILE),
             }
         )
         env.update({f"HOMEROOM_{k.upper()}": str(v) for k, v in settings.items()})

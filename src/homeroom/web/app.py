@@ -92,7 +92,17 @@ def from_env(settings: Settings | None = None) -> FastAPI:
         # Not with PostgreSQL: there the server must start, and keep its pool for requests,
         # while the database is slow or down; the first request loads the keys instead.
         _warm_keys(container)
+    _warm_metrics_token(container)
     return create_app(container)
+
+
+def _warm_metrics_token(container: Container) -> None:
+    """Resolve the ``/metrics`` token at start: the first scrape often comes during the
+    incident it should show (a saturated pool, a slow database), too late for a store read."""
+    try:
+        _ = container.metrics_token
+    except Exception:  # the first scrape resolves it instead (and reports the failure)
+        structlog.get_logger("homeroom.metrics").warning("metrics_token_warmup_failed")
 
 
 def _warm_keys(container: Container) -> None:
