@@ -78,6 +78,18 @@ def _viewer(request: Request, district: District) -> User | None:
     return container.portal.session_user(district, session)
 
 
+def _signed_in_page(request: Request, slug: str) -> tuple[District, User] | Response:
+    """The district and the signed-in user of a page behind the portal session: an unknown
+    district is the bare 404, a missing or foreign session goes back to the sign-in page."""
+    district = _district(request, slug)
+    if district is None:
+        return _not_found()
+    user = _viewer(request, district)
+    if user is None:
+        return _see_other(f"/d/{slug}")
+    return district, user
+
+
 def _render(
     request: Request,
     template: str,
@@ -297,12 +309,10 @@ def badge_photo_sign_in(
 
 @router.get("/d/{slug}/apps")
 def launchpad(request: Request, slug: str) -> Response:
-    district = _district(request, slug)
-    if district is None:
-        return _not_found()
-    user = _viewer(request, district)
-    if user is None:
-        return _see_other(f"/d/{slug}")
+    found = _signed_in_page(request, slug)
+    if isinstance(found, Response):
+        return found
+    district, user = found
     tiles = _container(request).portal.launchpad(district, user)
     return _render(
         request,
@@ -318,12 +328,10 @@ def launchpad(request: Request, slug: str) -> Response:
 
 @router.get("/d/{slug}/launch/{client_id}")
 def launch(request: Request, slug: str, client_id: str) -> Response:
-    district = _district(request, slug)
-    if district is None:
-        return _not_found()
-    user = _viewer(request, district)
-    if user is None:
-        return _see_other(f"/d/{slug}")
+    found = _signed_in_page(request, slug)
+    if isinstance(found, Response):
+        return found
+    district, user = found
     try:
         url = _container(request).portal.launch_url(district, user, client_id)
     except NotFound:
@@ -363,12 +371,10 @@ def logout(
 
 @router.get("/d/{slug}/badges")
 def badge_admin(request: Request, slug: str) -> Response:
-    district = _district(request, slug)
-    if district is None:
-        return _not_found()
-    user = _viewer(request, district)
-    if user is None:
-        return _see_other(f"/d/{slug}")
+    found = _signed_in_page(request, slug)
+    if isinstance(found, Response):
+        return found
+    district, user = found
     if user.role not in PRINTER_ROLES:
         return _not_found()
     printing = _container(request).badge_printing
@@ -399,13 +405,11 @@ def badge_void(
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     """Void one student's badge: it stops working on the next scan."""
-    district = _district(request, slug)
-    if district is None:
-        return _not_found()
+    found = _signed_in_page(request, slug)
+    if isinstance(found, Response):
+        return found
+    district, viewer = found
     container = _container(request)
-    viewer = _viewer(request, district)
-    if viewer is None:
-        return _see_other(f"/d/{slug}")
     if not csrf_of(request).valid(request, csrf_token):
         return _see_other(f"/d/{slug}/badges")
     try:
@@ -424,13 +428,11 @@ def badge_void_all(
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     """Year end: every badge of the district stops working (district admins only)."""
-    district = _district(request, slug)
-    if district is None:
-        return _not_found()
+    found = _signed_in_page(request, slug)
+    if isinstance(found, Response):
+        return found
+    district, viewer = found
     container = _container(request)
-    viewer = _viewer(request, district)
-    if viewer is None:
-        return _see_other(f"/d/{slug}")
     if not csrf_of(request).valid(request, csrf_token) or confirm != "yes":
         return _see_other(f"/d/{slug}/badges")
     try:
@@ -449,13 +451,11 @@ def badge_print(
     user_id: Annotated[str | None, Form(max_length=64)] = None,
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
-    district = _district(request, slug)
-    if district is None:
-        return _not_found()
+    found = _signed_in_page(request, slug)
+    if isinstance(found, Response):
+        return found
+    district, user = found
     container = _container(request)
-    user = _viewer(request, district)
-    if user is None:
-        return _see_other(f"/d/{slug}")
     if not csrf_of(request).valid(request, csrf_token):
         return _see_other(f"/d/{slug}/badges")
     try:
@@ -504,17 +504,18 @@ USAGE_ROLES = (Role.TEACHER, Role.DISTRICT_ADMIN)
 _USAGE_NOTICES = ("created", "deleted")
 
 
-def _usage_viewer(request: Request, district: District) -> User | Response:
+def _usage_viewer(request: Request, slug: str) -> tuple[District, User] | Response:
     """The signed-in teacher or district admin; anyone else gets the portal's bare 404,
     as does a district that turned ``usage.read`` off."""
-    user = _viewer(request, district)
-    if user is None:
-        return _see_other(f"/d/{district.slug}")
+    found = _signed_in_page(request, slug)
+    if isinstance(found, Response):
+        return found
+    district, user = found
     if user.role not in USAGE_ROLES or Capability.USAGE_READ not in district_allows(
         district.settings
     ):
         return _not_found()
-    return user
+    return district, user
 
 
 def _usage_page(
@@ -553,12 +554,10 @@ def _usage_page(
 @router.get("/d/{slug}/usage")
 def usage_page(request: Request, slug: str) -> Response:
     """Teachers: their sections' goals and each student's minutes this week."""
-    district = _district(request, slug)
-    if district is None:
-        return _not_found()
-    user = _usage_viewer(request, district)
-    if isinstance(user, Response):
-        return user
+    found = _usage_viewer(request, slug)
+    if isinstance(found, Response):
+        return found
+    district, user = found
     return _usage_page(request, district, user)
 
 
@@ -580,12 +579,10 @@ def usage_goal_create(
     ends_on: Annotated[str, Form(max_length=10)] = "",
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
-    district = _district(request, slug)
-    if district is None:
-        return _not_found()
-    user = _usage_viewer(request, district)
-    if isinstance(user, Response):
-        return user
+    found = _usage_viewer(request, slug)
+    if isinstance(found, Response):
+        return found
+    district, user = found
     form = {
         "section_id": section_id,
         "app_id": app_id,
@@ -621,12 +618,10 @@ def usage_goal_delete(
     goal_id: Annotated[str, Form(max_length=64)] = "",
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
-    district = _district(request, slug)
-    if district is None:
-        return _not_found()
-    user = _usage_viewer(request, district)
-    if isinstance(user, Response):
-        return user
+    found = _usage_viewer(request, slug)
+    if isinstance(found, Response):
+        return found
+    district, user = found
     if not csrf_of(request).valid(request, csrf_token):
         return _usage_page(request, district, user, 400, "error_csrf")
     try:

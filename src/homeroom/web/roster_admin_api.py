@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from homeroom.errors import NotFound
+from homeroom.errors import InvalidInput, NotFound
 from homeroom.roster.models import District, Role
 from homeroom.roster.oneroster_csv.issues import PackageInvalid
 from homeroom.tenancy import TenantScope
@@ -144,6 +144,10 @@ async def import_roster(request: Request, admin: Admin) -> JSONResponse:
                     "issues": [i.as_dict() for i in exc.issues],
                 },
                 422,
+            )
+        except InvalidInput:  # its message names the server's temporary path: not for callers
+            return JSONResponse(
+                {"error": "invalid_package", "message": "the body is not a zip archive"}, 400
             )
     return JSONResponse(result.as_dict())
 
