@@ -1,0 +1,178 @@
+"""Homeroom in its production shape: ``homeroom serve --workers N`` on PostgreSQL and Redis.
+
+    .venv/bin/python bench/compare/production_shape.py --scenario instant_login \
+        --duration 20s --concurrency 32 --workers 2
+
+Issue 9 asks for 1,000 instant logins/s on two server cores with PostgreSQL and Redis as the
+stores, the load generator on cores of its own. This machine has two cores in all, so the
+script measures the per-core figure: the Homeroom workers pinned to ``--server-cores``
+(default core 0), the harness to ``--load-cores`` (default core 1), PostgreSQL and Redis
+unpinned (they are the machine's shared servers). It reports
+
+- flows per Homeroom CPU-second (the workers' own user + system time in the window, from
+  the harness's ``--server-pid`` accounting), and
+- flows per CPU-second of Homeroom + PostgreSQL + Redis together (PostgreSQL backends of
+  the run's database read from ``/proc``, Redis from ``INFO cpu``; these two are sampled
+  around the whole harness run, warm-up sign-ins included, so that figure is a lower bound).
+
+It creates a fresh database with an owner role and an application role without BYPASSRLS
+(row-level security applies, as in production), migrates it, seeds the load-test district,
+and drops the database at the end. Redis uses a database number of its own (``/9``), which
+is flushed first. Local PostgreSQL must accept trust authentication on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+import redis
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_roster_import import backend_cpu, drop_postgres, postgres_urls  # noqa: E402
+
+HOMEROOM = str(ROOT / ".venv" / "bin" / "homeroom")
+
+
+def _no_password(url: str) -> str:
+    """Trust authentication: Homeroom refuses passwords inline in a URL (they are secrets)."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    return f"postgresql://{info['user']}@{info['host']}:{info['port']}/{info['dbname']}"
+
+
+def _redis_cpu(client: redis.Redis) -> float:
+    info = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+def _wait_ready(url: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"the server at {url} did not become ready in {timeout_s:.0f} s")
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scenario", default="instant_login")
+    parser.add_argument("--duration", default="20s")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=None, help="open model at this rate")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--server-cores", default="0")
+    parser.add_argument("--load-cores", default="1")
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--port", type=int, default=3010)
+    parser.add_argument("--admin-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/compare/out/production-shape")
+    args = parser.parse_args()
+
+    owner_url, app_url, app_role = postgres_urls(args.admin_dsn)
+    database = str(psycopg.conninfo.conninfo_to_dict(app_url)["dbname"])
+    kv = redis.Redis.from_url(args.redis_url)
+    kv.flushdb()
+    url = f"http://127.0.0.1:{args.port}"
+    server: subprocess.Popen[bytes] | None = None
+    with tempfile.TemporaryDirectory(prefix="homeroom-prodshape-") as data:
+        env = {
+            **os.environ,
+            "HOMEROOM_DATA_DIR": data,
+            "HOMEROOM_DATABASE_URL": _no_password(app_url),
+            "HOMEROOM_MIGRATE_DATABASE_URL": _no_password(owner_url),
+            "HOMEROOM_APP_DB_ROLE": app_role,
+            "HOMEROOM_REDIS_URL": args.redis_url,
+            "HOMEROOM_PORT": str(args.port),
+            "HOMEROOM_ISSUER": url,
+            "HOMEROOM_WORKERS": str(args.workers),
+            "HOMEROOM_LOG_LEVEL": "warning",
+            # every virtual user comes from 127.0.0.1; the limiter still runs on each request
+            "HOMEROOM_RATE_LIMIT_IP": "1000000/minute",
+            "HOMEROOM_RATE_LIMIT_CLIENT": "1000000/minute",
+        }
+        try:
+            subprocess.run([HOMEROOM, "migrate"], env=env, check=True, capture_output=True)
+            seed = Path(data) / "seed.json"
+            subprocess.run(
+                [HOMEROOM, "loadtest", "seed", "--district", "loadtest", "--users",
+                 str(args.users), "--out", str(seed), "--password-stdin"],
+                env=env, check=True, capture_output=True, input=b"homeroom-compare-password\n",
+            )  # fmt: skip
+            server = subprocess.Popen(
+                ["taskset", "-c", args.server_cores, HOMEROOM, "serve"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=open(Path(data) / "server.log", "wb"),  # noqa: SIM115
+            )
+            _wait_ready(url)
+            pids = [server.pid, *_children(server.pid)]
+            pids += [c for p in pids[1:] for c in _children(p)]
+            pg0, kv0 = backend_cpu(args.admin_dsn, database), _redis_cpu(kv)
+            model = ["--rate", str(args.rate)] if args.rate else ["--closed"]
+            args.out.mkdir(parents=True, exist_ok=True)
+            run = subprocess.run(
+                ["taskset", "-c", args.load_cores, HOMEROOM, "loadtest", "run", "--url", url,
+                 "--scenario", args.scenario, *model, "--concurrency", str(args.concurrency),
+                 "--duration", args.duration, "--seed-file", str(seed),
+                 "--report", str(args.out), "--json",
+                 *[a for p in pids for a in ("--server-pid", str(p))]],
+                env=env, capture_output=True, text=True,
+            )  # fmt: skip
+            pg_cpu = backend_cpu(args.admin_dsn, database) - pg0
+            kv_cpu = _redis_cpu(kv) - kv0
+            if run.returncode not in (0, 1) or not run.stdout.strip():
+                raise SystemExit(f"the load run failed: {run.stderr.strip()[-2000:]}")
+            summary = json.loads(run.stdout)
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=30)
+            drop_postgres(args.admin_dsn, owner_url)
+            kv.flushdb()
+
+    flows = summary["flows_ok"]
+    per_cpu = summary.get("flows_per_server_cpu_s")
+    server_cpu = summary.get("server_cpu_s")
+    total = None
+    if flows and server_cpu is not None:
+        total = round(flows / (server_cpu + pg_cpu + kv_cpu), 1)
+    flow = summary["steps"].get(f"{args.scenario}.flow", {})
+    result = {
+        "scenario": args.scenario,
+        "workers": args.workers,
+        "flows_per_s": summary["flows_per_s"],
+        "flows_failed": summary["flows_failed"],
+        "p50_ms": flow.get("p50_ms"),
+        "p99_ms": flow.get("p99_ms"),
+        "flows_per_homeroom_cpu_s": per_cpu,
+        "postgres_cpu_s": round(pg_cpu, 2),
+        "redis_cpu_s": round(kv_cpu, 2),
+        "flows_per_total_cpu_s": total,
+        "down_minutes": summary.get("down_minutes"),
+        "load_average": os.getloadavg(),
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
