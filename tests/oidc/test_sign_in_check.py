@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from homeroom.ids import new_id
 from homeroom.oidc.sign_in_check import SignInCheck
 from homeroom.sharing.models import Connection
 from tests.oidc.conftest import OP, set_user_status
@@ -79,3 +80,11 @@ def test_ttl_zero_reads_every_time(op: OP) -> None:
     assert len(reads) == 2
     set_user_status(op.container, op.student, "inactive")
     assert check.active_shared(*args) == (None, False)
+
+
+def test_an_answer_for_one_district_never_answers_for_another(op: OP) -> None:
+    check, _clock = _check(op)
+    connection = _connection(op)
+    assert check.active_shared(op.district.id, op.student.id, op.app.id, connection)[0]
+    other = new_id("district")  # the same user id and app, asked under another district
+    assert check.active_shared(other, op.student.id, op.app.id, connection) == (None, False)
