@@ -12,6 +12,8 @@ ROOT="$(cd ../.. && pwd)"
 DURATION="${1:-10s}"; CONC="${2:-32}"; shift 2 || true
 SERVERS=("${@:-homeroom oidc-provider django-oauth-toolkit}")
 SCENARIOS=(${SCENARIOS:-instant_login client_credentials refresh password_login})
+# COMPARE_HOMEROOM_PORT: another port for Homeroom when two sessions measure at once.
+HPORT="${COMPARE_HOMEROOM_PORT:-3000}"
 mkdir -p out
 pids=()
 cleanup() { for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
@@ -33,8 +35,8 @@ start() {
       SCONC="${DOT_CONCURRENCY:-4}"; WARMUP="--warmup 20" ;;
     homeroom)
       # The quick-start server (embedded SQLite, in-process KV, one uvicorn process).
-      export HOMEROOM_DATA_DIR="$PWD/out/homeroom-data" HOMEROOM_PORT=3000 \
-        HOMEROOM_ISSUER=http://127.0.0.1:3000 HOMEROOM_LOG_LEVEL=warning \
+      export HOMEROOM_DATA_DIR="$PWD/out/homeroom-data" HOMEROOM_PORT="$HPORT" \
+        HOMEROOM_ISSUER="http://127.0.0.1:$HPORT" HOMEROOM_LOG_LEVEL=warning \
         HOMEROOM_RATE_LIMIT_IP=1000000/minute HOMEROOM_RATE_LIMIT_CLIENT=1000000/minute
       # (every virtual user comes from 127.0.0.1: the default 300/minute per address
       # would measure the rate limiter, not the server; the limiter itself still runs)
@@ -43,7 +45,7 @@ start() {
       echo "homeroom-compare-password" | "$ROOT/.venv/bin/homeroom" loadtest seed \
         --district loadtest --users 200 --out out/homeroom-seed.json --password-stdin >/dev/null
       (exec taskset -c 0 "$ROOT/.venv/bin/homeroom" serve >out/homeroom.log 2>&1) &
-      pids+=($!); SPIDS=($!); URL=http://127.0.0.1:3000; SEED=out/homeroom-seed.json ;;
+      pids+=($!); SPIDS=($!); URL="http://127.0.0.1:$HPORT"; SEED=out/homeroom-seed.json ;;
   esac
   sleep 3
   for p in "${SPIDS[@]}"; do SPIDS+=($(pgrep -P "$p" || true)); done  # gunicorn/uvicorn workers

@@ -87,6 +87,11 @@ class Settings(BaseModel):
     rate_limit_account: str = "10/minute;50/hour"
     rate_limit_client: str = "3000/minute"
     session_idle_timeout_s: int = Field(3600, ge=60)
+    password_threads: int = Field(0, ge=0, le=256)
+    """argon2id verifications at once per worker (0: one per core the worker may run on)."""
+    sign_in_check_ttl_s: float = Field(5.0, ge=0, le=60)
+    """How long a worker reuses "this user is active and shared with this app" between
+    authorize and userinfo (0: read the database every time)."""
     session_absolute_timeout_s: int = Field(12 * 3600, ge=300)
     # secrets (see homeroom.secrets and docs/secrets.md)
     database_password: str = ""

@@ -137,6 +137,7 @@ class Container:
             sessions=self.sessions,
             client_secret_key=self.client_secret_key,
             limiter=self.rate_limiter,
+            sign_in_check_ttl_s=self.settings.sign_in_check_ttl_s,
         )
 
     @cached_property
@@ -199,6 +200,7 @@ class Container:
         return UsageData(self.db, self.settings.usage_retention_days)
 
     def close(self) -> None:
+        self.passwords.close()
         self.db.dispose()
         self.kv.close()
 
@@ -223,4 +225,5 @@ def build(settings: Settings) -> Container:
         secrets=StoreSecrets(store, settings.environment),
         secret_store=store,
         redis_url=redis_url,
+        passwords=PasswordHasher(concurrency=settings.password_threads or None),
     )

@@ -282,6 +282,18 @@ def sign_in_users_find_shared(world: World, uow: UnitOfWork) -> None:
     assert found is not None and found.district_id == world.a.district.id and shared
 
 
+@repo_probe(("sign_in_users", "credentials"))
+def sign_in_users_credentials(world: World, uow: UnitOfWork) -> None:
+    """A username of B, asked in A's scope, is never B's account (nor B's password hash)."""
+    for user in _b_users(world):
+        found = uow.sign_in_users.credentials(user.username)
+        assert found is None or (
+            found[0].id != user.id and found[0].district_id == world.a.district.id
+        )
+    found = uow.sign_in_users.credentials(world.a.student.username)
+    assert found is not None and found[0].id == world.a.student.id and found[1]
+
+
 # ---------------------------------------------------------------------- badges
 
 

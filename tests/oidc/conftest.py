@@ -172,3 +172,7 @@ def set_user_status(container: Container, user: User, status: str) -> None:
             .where(t.users.c.district_id == user.district_id, t.users.c.id == user.id)
             .values(status=status)
         )
+    # Each worker reuses "active and shared" for a few seconds (``oidc.sign_in_check``):
+    # forget it, as the tests do with ``clients.invalidate()`` after a connection change
+    # (test_sign_in_check.py covers the bounded staleness itself).
+    container.oidc.sign_in_check.invalidate()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 
 from homeroom.storage.kv import KV
 
@@ -49,9 +49,17 @@ class SessionStore:
         return max(1.0, min(self.idle, session.expires_at - now))
 
     def _save(self, session: Session, now: float) -> None:
-        data = asdict(session)
-        data["apps"] = list(session.apps)
-        data["touched_at"] = int(now)  # == session.touched_at except when touching
+        # Spelled out rather than ``asdict`` (a deep copy: a tenth of a sign-in's CPU).
+        data = {
+            "id": session.id,
+            "district_id": session.district_id,
+            "user_id": session.user_id,
+            "auth_method": session.auth_method,
+            "auth_time": session.auth_time,
+            "expires_at": session.expires_at,
+            "apps": list(session.apps),
+            "touched_at": int(now),  # == session.touched_at except when touching
+        }
         self.kv.set(_PREFIX + session.id, json.dumps(data).encode(), ttl_s=self._ttl(session, now))
 
     def start(self, district_id: str, user_id: str, auth_method: str) -> Session:
@@ -99,7 +107,7 @@ class SessionStore:
         """Remember that an app got tokens from this session (for back-channel logout)."""
         if client_id in session.apps:
             return session
-        updated = Session(**{**asdict(session), "apps": (*session.apps, client_id)})
+        updated = replace(session, apps=(*session.apps, client_id))
         self._save(updated, time.time())
         return updated
 

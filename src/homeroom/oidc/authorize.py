@@ -39,9 +39,7 @@ from homeroom.oidc.errors import (
 from homeroom.oidc.errors import add_query as _add_query
 from homeroom.roster.models import User
 from homeroom.sharing.models import App
-from homeroom.sharing.policy import SharingPolicy
 from homeroom.storage.sql.types import utcnow
-from homeroom.tenancy import TenantScope
 
 __all__ = [
     "AuthorizationRequest",
@@ -250,7 +248,10 @@ def _authorize(
     ):
         # Cached per (district, app): no database read once warm.
         connection = ctx.clients.connection(session.district_id, request.client.id)
-        user, shared = _active_user(ctx, session, SharingPolicy.of(connection, utcnow()))
+        # The one database read of an instant login (shared with userinfo for a moment).
+        user, shared = ctx.sign_in_check.active_shared(
+            session.district_id, session.user_id, request.client.id, connection
+        )
     fresh_enough = (
         session is not None
         and user is not None
@@ -291,15 +292,3 @@ def _authorize(
         params["state"] = request.state
     params["iss"] = ctx.issuer  # RFC 9207 §2
     return CodeRedirect(_add_query(request.redirect_uri, params))
-
-
-def _active_user(
-    ctx: OidcContext, session: Session, policy: SharingPolicy | None
-) -> tuple[User | None, bool]:
-    """The signed-in user, if still active, and whether the app's connection shares them:
-    the one database read of an instant login."""
-    with TenantScope(session.district_id), ctx.db.scoped() as uow:
-        user, shared = uow.sign_in_users.find_shared(session.user_id, policy)
-    if user is None or user.status != "active":
-        return None, False
-    return user, shared

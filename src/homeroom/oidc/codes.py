@@ -63,7 +63,8 @@ class CodeStore:
 
     def issue(self, grant: AuthorizationCode) -> str:
         code = f"{grant.district_id}.{secrets.token_urlsafe(32)}"
-        self.kv.set(_key(_CODE, code), json.dumps(asdict(grant)).encode(), ttl_s=self.ttl_s)
+        # ``vars``, not ``asdict``: the fields are flat and ``asdict`` deep-copies them.
+        self.kv.set(_key(_CODE, code), json.dumps(vars(grant)).encode(), ttl_s=self.ttl_s)
         return code
 
     def redeem(self, code: str) -> AuthorizationCode | None:

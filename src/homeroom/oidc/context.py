@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from homeroom.identity.sessions import SessionStore
 from homeroom.oidc.clients import ClientDirectory
 from homeroom.oidc.keys import KeyRing
+from homeroom.oidc.sign_in_check import SignInCheck
 from homeroom.ops.ratelimit import RateLimiter
 from homeroom.storage.kv import KV
 from homeroom.storage.sql import Database
@@ -79,6 +80,11 @@ class OidcContext:
     client_secret_key: bytes
     lifetimes: Lifetimes = field(default_factory=Lifetimes)
     limiter: RateLimiter | None = None  # per-client limits at the token endpoint
+    sign_in_check: SignInCheck = field(init=False)
+    sign_in_check_ttl_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        self.sign_in_check = SignInCheck(self.db, self.sign_in_check_ttl_s)
 
     @property
     def endpoints(self) -> Endpoints:

@@ -13,9 +13,7 @@ from homeroom.oidc.bearer import Principal
 from homeroom.oidc.claims import user_claims
 from homeroom.oidc.context import OidcContext
 from homeroom.oidc.errors import InsufficientScope, InvalidToken
-from homeroom.sharing.policy import SharingPolicy
 from homeroom.storage.sql.types import utcnow
-from homeroom.tenancy import TenantScope
 
 __all__ = ["userinfo"]
 
@@ -26,10 +24,10 @@ def userinfo(ctx: OidcContext, principal: Principal) -> dict[str, Any]:
     connection = ctx.clients.connection(principal.district_id, principal.client_id)
     if connection is None or not connection.active(utcnow()):
         raise InvalidToken("the app is no longer connected to this district")
-    policy = SharingPolicy.of(connection, utcnow())
-    with TenantScope(principal.district_id), ctx.db.scoped() as uow:
-        user, shared = uow.sign_in_users.find_shared(principal.subject, policy)
-    if user is None or user.status != "active":
+    user, shared = ctx.sign_in_check.active_shared(
+        principal.district_id, principal.subject, principal.client_id, connection
+    )
+    if user is None:
         raise InvalidToken("the user is not active")
     # Every claim goes through the connection's filter: a user the app no longer may see
     # gets no claims at all (not even ``sub``).

@@ -7,7 +7,7 @@ import os
 
 import structlog
 from fastapi import FastAPI
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from homeroom import __version__
 from homeroom.config import Settings, load_settings
@@ -42,8 +42,23 @@ class HomeroomApp(FastAPI):
     max_in_flight = 256
     shed_retry_after_s = 1
 
+    hot_paths: frozenset[str] = frozenset()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Hot paths go straight to the stack built below (in-flight cap → ``HotPaths``):
+        # FastAPI's and Starlette's own ``__call__`` (telemetry switch, root path) are
+        # per-request work they do not need.
+        if scope["type"] == "http" and scope["path"] in self.hot_paths and not self.root_path:
+            if self.middleware_stack is None:
+                self.middleware_stack = self.build_middleware_stack()
+            scope["app"] = self
+            await self.middleware_stack(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
     def build_middleware_stack(self) -> ASGIApp:
         rest = super().build_middleware_stack()
+        self.hot_paths = frozenset(hot_routes(self.router.routes))
         # Outermost: shed excess before routing, logging or any other work.
         return InFlightLimiter(
             HotPaths(rest, hot_routes(self.router.routes)),

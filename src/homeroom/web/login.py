@@ -5,28 +5,39 @@ the same way (``sessions.start`` + ``session_cookie.write``). The form is CSRF-p
 errors are generic (no hint whether the district, the user or the password was wrong),
 every POST counts against the per-address rate limit and repeated failures lock the account
 for that address for a while (``identity.lockout`` on ``ops.ratelimit``, the same guard as
-the portal's sign-in), both 429 + Retry-After, argon2id runs in a worker thread, and
-``next`` is a same-origin path only (never an open redirect).
+the portal's sign-in), both 429 + Retry-After, and ``next`` is a same-origin path only
+(never an open redirect).
+
+A hot path (``web.hot``: plain Starlette, ahead of FastAPI's stack), because a password
+sign-in is the morning's busiest request after the instant login. Its storage work runs as
+``blocking`` decides (on the loop with the embedded stores, in the thread pool otherwise) in
+two batches around the one argon2 verification, which runs on the hasher's bounded pool
+(``identity.passwords``): the event loop keeps serving while passwords are checked.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
-from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 
 from homeroom.audit.models import AuditEvent
 from homeroom.errors import RateLimited
 from homeroom.identity.lockout import SignInLocked
+from homeroom.identity.password_login import Candidate
 from homeroom.ops.metrics import LOGINS
+from homeroom.roster.models import User
+from homeroom.web.hot import HotRoute, blocking
 from homeroom.web.pages import csrf_of, render
 from homeroom.wiring import Container
 
-__all__ = ["router", "safe_next"]
+__all__ = ["login_route", "safe_next"]
 
-router = APIRouter(include_in_schema=False)
+MAX_FORM_BYTES = 16 * 1024  # a sign-in form is a few hundred bytes
+_UNSAFE = re.compile(r"[\x00-\x1f\\]")  # control characters and backslashes
 GENERIC_ERROR = "That sign-in did not work. Check your district, username and password."
 THROTTLED_ERROR = "Too many sign-in attempts. Please wait a few minutes and try again."
 
@@ -36,7 +47,7 @@ def safe_next(value: str | None) -> str | None:
     (``//evil.example``), backslash tricks and control characters."""
     if not value or len(value) > 4096 or not value.startswith("/"):
         return None
-    if value.startswith(("//", "/\\")) or any(ord(c) < 0x20 or c == "\\" for c in value):
+    if value.startswith(("//", "/\\")) or _UNSAFE.search(value):
         return None
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:
@@ -85,22 +96,44 @@ def _redirect_target(container: Container, next_url: str) -> list[str]:
     return [redirect_uri]
 
 
-@router.get("/login")
-def login_form(request: Request) -> Response:
+def login_route() -> HotRoute:
+    return HotRoute("/login", login, methods=["GET", "POST"])
+
+
+async def login(request: Request) -> Response:
+    if request.method == "POST":
+        return await login_submit(request)
+    return await login_form(request)
+
+
+async def login_form(request: Request) -> Response:
+    container: Container = request.app.state.container
     q = request.query_params
-    return _page(
-        request,
-        district=q.get("district", ""),
-        username=q.get("username", ""),
-        next_url=safe_next(q.get("next")) or "",
+    return await blocking(
+        container,
+        lambda: _page(
+            request,
+            district=q.get("district", ""),
+            username=q.get("username", ""),
+            next_url=safe_next(q.get("next")) or "",
+        ),
     )
 
 
-@router.post("/login")
+async def _fields(request: Request) -> dict[str, str] | None:
+    """The urlencoded form's text fields, or None when the body is too large to be one."""
+    length = request.headers.get("content-length", "")
+    if not length.isdigit() or int(length) > MAX_FORM_BYTES:
+        return None
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
 async def login_submit(request: Request) -> Response:
     container: Container = request.app.state.container
-    form = await request.form()
-    field = {k: v for k, v in form.items() if isinstance(v, str)}
+    field = await _fields(request)
+    if field is None:
+        return Response("Request body too large", status_code=413)
     district_slug = field.get("district", "").strip().lower()
     username = field.get("username", "").strip()
     next_url = safe_next(field.get("next")) or ""
@@ -117,37 +150,71 @@ async def login_submit(request: Request) -> Response:
 
     if not csrf_of(request).valid(request, field.get("csrf_token")):
         LOGINS.labels(method="password", outcome="csrf").inc()
-        return again("Your sign-in form expired. Please try again.", 400)
-    district = container.oidc.clients.district_by_slug(district_slug)
-    district_id = None if district is None else district.id
+        return await blocking(
+            container, lambda: again("Your sign-in form expired. Please try again.", 400)
+        )
     ip = request.client.host if request.client else "-"
     lockout = container.sign_in_lockout
 
+    def admit() -> tuple[str | None, Candidate]:
+        district = container.oidc.clients.district_by_slug(district_slug)
+        district_id = None if district is None else district.id
+        lockout.admit(district_id, username, ip)  # RateLimited / SignInLocked: 429
+        return district_id, container.password_login.lookup(district_id, username)
+
     try:
-        await run_in_threadpool(lockout.admit, district_id, username, ip)
+        district_id, candidate = await blocking(container, admit)
     except RateLimited as refused:
         outcome = "locked" if isinstance(refused, SignInLocked) else "rate_limited"
         LOGINS.labels(method="password", outcome=outcome).inc()
-        refusal = again(THROTTLED_ERROR, 429)
+        refusal = await blocking(container, lambda: again(THROTTLED_ERROR, 429))
         refusal.headers.update(refused.headers)
         return refusal
-    user = await run_in_threadpool(
-        container.password_login.verify, district_id, username, field.get("password", "")
-    )
+    # The one argon2 verification, on the bounded pool (never on the event loop).
+    user = await container.password_login.check_async(candidate, field.get("password", ""))
     if user is None:
-        await run_in_threadpool(lockout.failed, district_id, username, ip)
-        LOGINS.labels(method="password", outcome="bad_credentials").inc()
-        failure = AuditEvent(
-            actor="anonymous",
-            action="signin.failure",
-            target_type="username",
-            target_id=username[:255],
-            outcome="failure",
-            ip=ip,
-            detail={"method": "password", "district": district_slug[:64]},
+        return await blocking(
+            container,
+            lambda: _refused(container, request, district_id, username, district_slug, ip, again),
         )
-        await run_in_threadpool(container.audit_trail.record, district_id, failure)
-        return again(GENERIC_ERROR, 401)
+    return await blocking(
+        container, lambda: _signed_in(container, request, user, district_id, username, ip, next_url)
+    )
+
+
+def _refused(
+    container: Container,
+    request: Request,
+    district_id: str | None,
+    username: str,
+    district_slug: str,
+    ip: str,
+    again: Callable[[str, int], Response],
+) -> Response:
+    container.sign_in_lockout.failed(district_id, username, ip)
+    LOGINS.labels(method="password", outcome="bad_credentials").inc()
+    failure = AuditEvent(
+        actor="anonymous",
+        action="signin.failure",
+        target_type="username",
+        target_id=username[:255],
+        outcome="failure",
+        ip=ip,
+        detail={"method": "password", "district": district_slug[:64]},
+    )
+    container.audit_trail.record(district_id, failure)
+    return again(GENERIC_ERROR, 401)
+
+
+def _signed_in(
+    container: Container,
+    request: Request,
+    user: User,
+    district_id: str | None,
+    username: str,
+    ip: str,
+    next_url: str,
+) -> Response:
     LOGINS.labels(method="password", outcome="success").inc()
     success = AuditEvent(
         actor=f"user:{user.id}",
@@ -157,14 +224,12 @@ async def login_submit(request: Request) -> Response:
         ip=ip,
         detail={"method": "password"},
     )
-    await run_in_threadpool(container.audit_trail.record, user.district_id, success)
-    await run_in_threadpool(lockout.succeeded, district_id, username, ip)
+    container.audit_trail.record(user.district_id, success)
+    container.sign_in_lockout.succeeded(district_id, username, ip)
     old = container.session_cookie.read(request)
     if old:
-        await run_in_threadpool(container.sessions.end, old)  # no session fixation
-    session = await run_in_threadpool(
-        container.sessions.start, user.district_id, user.id, "password"
-    )
+        container.sessions.end(old)  # no session fixation
+    session = container.sessions.start(user.district_id, user.id, "password")
     response: Response
     if next_url:
         response = RedirectResponse(next_url, status_code=303)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import Any
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +25,23 @@ def _route_of(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     return str(path) if path else "unmatched"
+
+
+_SERIES: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
+def _series(route: str, status: int) -> tuple[Any, Any]:
+    """The request counter and histogram of (route, status), looked up once: ``labels()``
+    costs a lock and a tuple of strings per call, on every request."""
+    found = _SERIES.get((route, status))
+    if found is None:
+        found = (
+            HTTP_REQUESTS.labels(route=route, status=str(status)),
+            HTTP_SECONDS.labels(route=route, status=str(status)),
+        )
+        if len(_SERIES) < 10_000:  # route templates × statuses: small unless something is off
+            _SERIES[(route, status)] = found
+    return found
 
 
 class RequestContextMiddleware:
@@ -74,8 +92,9 @@ class RequestContextMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = _route_of(scope)
-            HTTP_REQUESTS.labels(route=route, status=str(status)).inc()
-            HTTP_SECONDS.labels(route=route, status=str(status)).observe(elapsed)
+            requests, seconds = _series(route, status)
+            requests.inc()
+            seconds.observe(elapsed)
             if status >= 500:
                 SERVER_ERRORS.labels(kind=f"http_{status}").inc()
             log.info(

@@ -273,10 +273,10 @@ def install(app: FastAPI) -> None:
         HotRoute("/token", token, methods=["POST"]),
         HotRoute("/userinfo", userinfo_endpoint, methods=["GET", "POST"]),
         HotRoute("/jwks.json", jwks, methods=["GET"]),
+        login.login_route(),  # the sign-in page and form
     ]
     app.router.routes[0:0] = hot
     app.include_router(router)
-    app.include_router(login.router)
     install_bearer_errors(app)
     container: Container = app.state.container
     creds = demo_app_credentials(container)

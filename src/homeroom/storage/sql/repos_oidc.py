@@ -140,6 +140,16 @@ class SqlSignInUsers:
         ).first()
         return None if row is None else _user(row)
 
+    def credentials(self, username: str) -> tuple[User, str | None] | None:
+        """The sign-in form's one read: a user's claims columns and password hash."""
+        row = self.conn.execute(
+            select(*_USER_COLUMNS, roster.users.c.password_hash).where(
+                roster.users.c.district_id == self.district_id,
+                roster.users.c.username == username,
+            )
+        ).first()
+        return None if row is None else (_user(row), row.password_hash)
+
     def find_shared(self, user_id: str, policy: SharingPolicy | None) -> tuple[User | None, bool]:
         """The user and whether ``policy`` lets the app see them, in the same one statement
         (the visibility condition of the roster APIs as a column)."""

@@ -1,0 +1,84 @@
+"""The one database read of an instant login, shared by authorize and userinfo for a moment.
+
+Both endpoints ask the same question: is this user still active, and does the app's
+connection share them? An instant login asks it twice within a second (authorize, then the
+app's userinfo call), and a profile of the quick-start server put these two reads at a third
+of the flow's CPU. Each worker therefore keeps the answer for ``ttl_s`` seconds (setting
+``sign_in_check_ttl_s``, default 5; 0 reads every time), keyed by (district, user, app).
+
+Staleness is bounded and small: a user deactivated in the roster, or one the connection no
+longer shares, can finish sign-ins already under way for at most ``ttl_s`` more seconds in a
+worker that answered for them just before (the connection itself is cached for 30 s by
+``oidc.clients``). An answer is tied to the connection object it was computed under, so a
+reloaded connection (an admin change, ``ClientDirectory.invalidate``) is asked again at once.
+The session check (the KV session read on every authorize) is not cached.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeroom.roster.models import User
+from homeroom.sharing.models import Connection
+from homeroom.sharing.policy import SharingPolicy
+from homeroom.storage.sql import Database
+from homeroom.storage.sql.types import utcnow
+from homeroom.tenancy import TenantScope
+
+__all__ = ["SignInCheck"]
+
+MAX_ENTRIES = 50_000  # past it the cache is dropped whole (bounded, and a miss is one read)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    until: float
+    connection: Connection | None
+    user: User | None
+    shared: bool
+
+
+class SignInCheck:
+    def __init__(
+        self, db: Database, ttl_s: float = 5.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.db = db
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._answers: dict[tuple[str, str, str], _Answer] = {}
+        self._lock = threading.Lock()
+
+    def active_shared(
+        self, district_id: str, user_id: str, app_id: str, connection: Connection | None
+    ) -> tuple[User | None, bool]:
+        """The user (None unless found and active) and whether ``connection`` shares them."""
+        key = (district_id, user_id, app_id)
+        now = self._clock()
+        answer = self._answers.get(key) if self.ttl_s > 0 else None
+        if answer is not None and answer.until > now and answer.connection is connection:
+            return answer.user, answer.shared
+        user, shared = self._read(district_id, user_id, connection)
+        if self.ttl_s > 0:
+            with self._lock:
+                if len(self._answers) >= MAX_ENTRIES:
+                    self._answers.clear()
+                self._answers[key] = _Answer(now + self.ttl_s, connection, user, shared)
+        return user, shared
+
+    def _read(
+        self, district_id: str, user_id: str, connection: Connection | None
+    ) -> tuple[User | None, bool]:
+        policy = SharingPolicy.of(connection, utcnow())
+        with TenantScope(district_id), self.db.scoped() as uow:
+            user, shared = uow.sign_in_users.find_shared(user_id, policy)
+        if user is None or user.status != "active":
+            return None, False
+        return user, shared
+
+    def invalidate(self) -> None:
+        """Forget every answer (after a change made in this process, and in tests)."""
+        with self._lock:
+            self._answers.clear()

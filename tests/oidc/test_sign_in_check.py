@@ -1,0 +1,90 @@
+"""``oidc.sign_in_check``: "is this user active and shared with this app?" is reused for at
+most ``ttl_s`` seconds per worker, per (district, user, app), and never across connections.
+A fake clock: no sleeps, no timing assertions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from homeroom.ids import new_id
+from homeroom.oidc.sign_in_check import SignInCheck
+from homeroom.sharing.models import Connection
+from tests.oidc.conftest import OP, set_user_status
+from tests.oidc.test_hot_path import count_reads
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _check(op: OP, ttl_s: float = 5.0) -> tuple[SignInCheck, Clock]:
+    clock = Clock()
+    return SignInCheck(op.container.db, ttl_s, clock=clock), clock
+
+
+def _connection(op: OP) -> Connection | None:
+    return op.container.oidc.clients.connection(op.district.id, op.app.id)
+
+
+def test_the_answer_is_reused_within_the_ttl_only(op: OP) -> None:
+    check, clock = _check(op)
+    connection = _connection(op)
+    args = (op.district.id, op.student.id, op.app.id, connection)
+    with count_reads(op) as reads:
+        user, shared = check.active_shared(*args)
+        assert user is not None and user.id == op.student.id and shared
+        clock.now += 4.9
+        assert check.active_shared(*args)[0] is not None
+    assert len(reads) == 1
+    # The user is deactivated (by another worker: nobody tells this one).
+    set_user_status(op.container, op.student, "inactive")
+    assert check.active_shared(*args)[0] is not None  # within the bound
+    clock.now += 0.2  # past ttl_s since the answer
+    assert check.active_shared(*args) == (None, False)
+
+
+def test_a_reloaded_connection_is_asked_again(op: OP) -> None:
+    check, _clock = _check(op)
+    connection = _connection(op)
+    assert connection is not None
+    assert check.active_shared(op.district.id, op.student.id, op.app.id, connection)[1]
+    paused = replace(connection, status="paused")  # what the directory reloads after a pause
+    with count_reads(op) as reads:
+        user, shared = check.active_shared(op.district.id, op.student.id, op.app.id, paused)
+    assert len(reads) == 1 and user is not None and not shared
+
+
+def test_answers_are_per_user_and_app(op: OP) -> None:
+    check, _clock = _check(op)
+    connection = _connection(op)
+    other_app = op.container.oidc.clients.connection(op.district.id, op.public_app.id)
+    assert check.active_shared(op.district.id, op.student.id, op.app.id, connection)[0]
+    with count_reads(op) as reads:
+        teacher, _ = check.active_shared(op.district.id, op.teacher.id, op.app.id, connection)
+        student, _ = check.active_shared(op.district.id, op.student.id, op.public_app.id, other_app)
+    assert len(reads) == 2
+    assert teacher is not None and teacher.id == op.teacher.id
+    assert student is not None and student.id == op.student.id
+
+
+def test_ttl_zero_reads_every_time(op: OP) -> None:
+    check, _clock = _check(op, ttl_s=0)
+    args = (op.district.id, op.student.id, op.app.id, _connection(op))
+    with count_reads(op) as reads:
+        check.active_shared(*args)
+        check.active_shared(*args)
+    assert len(reads) == 2
+    set_user_status(op.container, op.student, "inactive")
+    assert check.active_shared(*args) == (None, False)
+
+
+def test_an_answer_for_one_district_never_answers_for_another(op: OP) -> None:
+    check, _clock = _check(op)
+    connection = _connection(op)
+    assert check.active_shared(op.district.id, op.student.id, op.app.id, connection)[0]
+    other = new_id("district")  # the same user id and app, asked under another district
+    assert check.active_shared(other, op.student.id, op.app.id, connection) == (None, False)
