@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
-from limits.storage import MemoryStorage
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -40,7 +39,7 @@ def _embedded(container: Container) -> bool:
     return (
         not container.db.is_postgres
         and getattr(container.kv, "backend", None) == "memory"
-        and isinstance(container.rate_limiter.storage, MemoryStorage)
+        and container.rate_limiter.in_process
     )
 
 
