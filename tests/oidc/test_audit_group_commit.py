@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from homeroom.audit.group_commit import AuditAppender, deferred_appends
+from homeroom.audit.group_commit import AuditAppender, appender_for, deferred_appends
 from homeroom.audit.models import AuditEvent
 from homeroom.tenancy import TenantScope
 from homeroom.wiring import Container
@@ -97,3 +97,25 @@ def test_a_failed_batch_fails_every_request_in_it(
 
     assert asyncio.run(main()) == ["failed"] * 3
     assert REGISTRY.get_sample_value("homeroom_server_errors_total", labels) == before + 1
+
+
+def test_one_appender_per_database(container: Container) -> None:
+    assert appender_for(container.db) is appender_for(container.db)
+
+
+def test_no_token_is_answered_when_its_audit_event_is_not_written(
+    op: OP, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auth = (op.app.id, op.secret)
+    assert op.token({"grant_type": "client_credentials"}, auth=auth).status_code == 200
+
+    class BrokenDatabase:
+        @contextmanager
+        def scoped(self, **_: Any) -> Iterator[None]:
+            raise OSError("disk full")
+            yield
+
+    monkeypatch.setattr(appender_for(op.container.db), "db", BrokenDatabase())
+    r = op.token({"grant_type": "client_credentials"}, auth=auth)
+    assert r.status_code == 500
+    assert "access_token" not in r.text

@@ -15,6 +15,7 @@ append is its own write transaction, exactly as :class:`AuditTrail` does.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -25,7 +26,7 @@ from homeroom.ops.metrics import SERVER_ERRORS
 from homeroom.storage.sql import Database
 from homeroom.tenancy import TenantScope
 
-__all__ = ["AuditAppender", "PendingAppends", "deferred_appends"]
+__all__ = ["AuditAppender", "PendingAppends", "appender_for", "deferred_appends"]
 
 
 @dataclass
@@ -98,3 +99,14 @@ class AuditAppender:
             return
         if not batch.done():
             batch.set_result(None)
+
+
+_APPENDERS: weakref.WeakKeyDictionary[Database, AuditAppender] = weakref.WeakKeyDictionary()
+
+
+def appender_for(db: Database) -> AuditAppender:
+    """The one appender of ``db`` in this process (one queue, so one batch per loop turn)."""
+    appender = _APPENDERS.get(db)
+    if appender is None:
+        appender = _APPENDERS[db] = AuditAppender(db)
+    return appender

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from homeroom.audit.group_commit import AuditAppender
 from homeroom.identity.sessions import SessionStore
 from homeroom.oidc.clients import ClientDirectory
 from homeroom.oidc.keys import KeyRing
@@ -80,10 +79,6 @@ class OidcContext:
     client_secret_key: bytes
     lifetimes: Lifetimes = field(default_factory=Lifetimes)
     limiter: RateLimiter | None = None  # per-client limits at the token endpoint
-    audit: AuditAppender = field(init=False)  # grant audit events (group commit on the loop)
-
-    def __post_init__(self) -> None:
-        self.audit = AuditAppender(self.db)
 
     @property
     def endpoints(self) -> Endpoints:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from homeroom.audit.group_commit import appender_for
 from homeroom.audit.models import AuditEvent
 from homeroom.oidc.context import OidcContext
 from homeroom.oidc.errors import InvalidRequest, InvalidScope, UnauthorizedClient
@@ -52,7 +53,7 @@ def client_credentials_grant(ctx: OidcContext, app: App, form: Mapping[str, str]
     scope = " ".join(dict.fromkeys(scopes))
     # Data-access audit: an app token is the key to bulk reads of this district's roster.
     # Group-committed on the event loop: the response waits for the batch's commit.
-    ctx.audit.append(
+    appender_for(ctx.db).append(
         district_id,
         AuditEvent(
             actor=f"app:{app.id}",
