@@ -119,3 +119,33 @@ def test_no_token_is_answered_when_its_audit_event_is_not_written(
     r = op.token({"grant_type": "client_credentials"}, auth=auth)
     assert r.status_code == 500
     assert "access_token" not in r.text
+
+
+def test_a_batch_continues_the_districts_sequence(container: Container) -> None:
+    district = seed(container)["district"]
+    appender = AuditAppender(container.db)
+    appender.append(district.id, event(0))  # seq 1, on its own
+
+    async def request(n: int) -> None:
+        with deferred_appends() as pending:
+            appender.append(district.id, event(n))
+        await pending.durable()
+
+    async def main() -> None:
+        await asyncio.gather(*(request(n) for n in range(1, 6)))
+
+    asyncio.run(main())
+    with TenantScope(district.id), container.db.scoped() as uow:
+        rows = list(uow.audit.list(action="app.token"))
+    assert [r.target_id for r in rows] == ["0", "1", "2", "3", "4", "5"]  # in seq order
+    assert len({r.id for r in rows}) == 6
+    from sqlalchemy import select
+
+    from homeroom.storage.sql.tables import audit_events
+
+    with container.db.engine.connect() as conn:
+        seqs = conn.execute(
+            select(audit_events.c.seq).where(audit_events.c.district_id == district.id)
+        ).scalars()
+        ordered = sorted(seqs)
+        assert ordered == list(range(1, len(ordered) + 1))  # no gap, no duplicate

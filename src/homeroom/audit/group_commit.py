@@ -74,7 +74,10 @@ class AuditAppender:
             self._flush()  # a batch left by another (test) event loop: write it now
         if self._batch is None:
             self._batch = loop.create_future()
-            loop.call_soon(self._flush)  # after every request ready in this loop turn
+            # Two loop turns: the requests ready in this turn, and those whose reads complete
+            # in the next one, share the batch (measured: 10 grants per batch with one
+            # turn, 17 with two, at 32 concurrent clients).
+            loop.call_soon(loop.call_soon, self._flush)
         self._queue.append((district_id, event))
         if not pending.batches or pending.batches[-1] is not self._batch:
             pending.batches.append(self._batch)
@@ -90,8 +93,7 @@ class AuditAppender:
         try:
             for district_id, events in by_district.items():
                 with TenantScope(district_id), self.db.scoped(write=True) as uow:
-                    for event in events:
-                        uow.audit.append(event)
+                    uow.audit.append_many(events)
         except Exception as exc:  # every waiting request answers 500, none succeeds
             SERVER_ERRORS.labels(kind="audit_append").inc()
             if not batch.done():
