@@ -58,6 +58,7 @@ _RT_ROTATE = (
     )
     .values(rotated_at=bindparam("at"))
 )
+_RT_ROTATE_RETURNING = _RT_ROTATE.returning(*_rt.c)
 
 
 class SqlRefreshTokens:
@@ -84,6 +85,14 @@ class SqlRefreshTokens:
         """Compare-and-set: True only for the one caller that rotated a live token."""
         result = self.conn.execute(_RT_ROTATE, {"d": self.district_id, "h": token_hash, "at": at})
         return bool(result.rowcount == 1)
+
+    def rotate(self, token_hash: str, at: dt.datetime) -> RefreshTokenRow | None:
+        """:meth:`mark_rotated` returning the row it rotated (UPDATE … RETURNING, one
+        statement on the success path); None when no live token matched."""
+        row = self.conn.execute(
+            _RT_ROTATE_RETURNING, {"d": self.district_id, "h": token_hash, "at": at}
+        ).first()
+        return None if row is None else _refresh(row)
 
     def revoke_family(self, family_id: str, at: dt.datetime) -> list[str]:
         """Revoke every token of the family; returns the ids of the access tokens they
