@@ -152,8 +152,11 @@ class RateLimiter:
         try:
             tightest: Decision | None = None
             for item in items:
-                allowed = self._strategy.hit(item, category, ident, cost=cost)
-                stats = self._strategy.get_window_stats(item, category, ident)
+                if isinstance(self._strategy, InProcessMovingWindow):
+                    allowed, stats = self._strategy.hit_with_stats(item, (category, ident), cost)
+                else:
+                    allowed = self._strategy.hit(item, category, ident, cost=cost)
+                    stats = self._strategy.get_window_stats(item, category, ident)
                 decision = Decision(
                     allowed, category, item.amount, stats.remaining, stats.reset_time
                 )

@@ -15,18 +15,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import NamedTuple
 
 from limits import RateLimitItem
+from limits.util import WindowStats
 
 __all__ = ["InProcessMovingWindow", "WindowStats"]
 
 _SWEEP_EVERY_S = 10.0
-
-
-class WindowStats(NamedTuple):
-    reset_time: float
-    remaining: int
 
 
 class _Window:
@@ -59,8 +54,12 @@ class InProcessMovingWindow:
         return item.key_for(*identifiers)
 
     def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
-        if cost > item.amount:
-            return False
+        return self.hit_with_stats(item, identifiers, cost)[0]
+
+    def hit_with_stats(
+        self, item: RateLimitItem, identifiers: tuple[str, ...], cost: int = 1
+    ) -> tuple[bool, WindowStats]:
+        """One hit and the window after it, under one lock (``RateLimiter.hit`` needs both)."""
         key = self._key(item, identifiers)
         now = time.time()
         with self._lock:
@@ -70,11 +69,12 @@ class InProcessMovingWindow:
             if window is None:
                 window = self._windows[key] = _Window(item.get_expiry())
             window.expire(now)
-            if window.total + cost > item.amount:
-                return False
-            window.entries.append((now, cost))
-            window.total += cost
-            return True
+            allowed = cost <= item.amount and window.total + cost <= item.amount
+            if allowed:
+                window.entries.append((now, cost))
+                window.total += cost
+            start = window.entries[0][0] if window.entries else now
+            return allowed, WindowStats(start + window.expiry, item.amount - window.total)
 
     def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats:
         """(when the oldest hit in the window leaves it, hits still allowed)."""
