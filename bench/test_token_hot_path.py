@@ -224,3 +224,39 @@ def _cookie_value(container: Container, session_id: str) -> str:
     container.session_cookie.write(response, session_id)
     header = response.headers["set-cookie"]
     return header.split(";", 1)[0].split("=", 1)[1]
+
+
+def test_rate_limit_hit_in_process(benchmark: BenchmarkFixture, seeded: Seeded) -> None:
+    """One per-client check on the in-process moving window (``ops.ratelimit_memory``)."""
+    container, data = seeded
+    limiter = container.rate_limiter
+    assert limiter.in_process
+    benchmark(lambda: limiter.check("client", data["app"].id))
+
+
+def test_client_credentials_grants_group_committed(
+    benchmark: BenchmarkFixture, seeded: Seeded
+) -> None:
+    """32 client_credentials grants in one event-loop turn, as ``web.hot.blocking`` runs them
+    on the embedded stores: their audit appends share one transaction (divide by 32)."""
+    import asyncio
+
+    from homeroom.audit.group_commit import deferred_appends
+
+    container, data = seeded
+    header = _basic(data)
+    form = {"grant_type": "client_credentials"}
+
+    async def one() -> None:
+        with deferred_appends() as pending:
+            token_request(container.oidc, form, header)
+        await pending.durable()
+
+    async def batch() -> None:
+        await asyncio.gather(*(one() for _ in range(32)))
+
+    loop = asyncio.new_event_loop()
+    try:
+        benchmark(lambda: loop.run_until_complete(batch()))
+    finally:
+        loop.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 
 __all__ = ["PREFIXES", "is_id", "new_id", "new_ids", "ordered_ids"]
 
@@ -38,9 +37,8 @@ _ID_RE = re.compile(r"^[a-z]{3}_[0-9a-hjkmnp-tv-z]{20}$")
 
 def new_id(kind: str) -> str:
     """Return a fresh id for ``kind`` with 100 bits of randomness."""
-    prefix = PREFIXES[kind]
-    body = "".join(secrets.choice(_ALPHABET) for _ in range(20))
-    return f"{prefix}_{body}"
+    # One urandom call (as new_ids): 20 secrets.choice calls were 7 % of a token grant.
+    return PREFIXES[kind] + "_" + os.urandom(20).translate(_BYTE_TO_CHAR).decode("ascii")
 
 
 # Each random byte picks one of 32 characters; 256 is a multiple of 32, so uniformly.

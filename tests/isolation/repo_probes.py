@@ -209,6 +209,16 @@ def audit_append(world: World, uow: UnitOfWork) -> None:
     assert event.district_id == world.a.district.id
 
 
+@repo_probe(("audit", "append_many"))
+def audit_append_many(world: World, uow: UnitOfWork) -> None:
+    """A batch naming B's district lands in A's log (the unit of work's district wins)."""
+    uow.audit.append_many(
+        [AuditEvent(actor="probe", action="probe.batch", district_id=world.b.district.id)] * 2
+    )
+    events = uow.audit.list(action="probe.batch")
+    assert len(events) >= 2 and {e.district_id for e in events} == {world.a.district.id}
+
+
 # ---------------------------------------------------------------------- OpenID Provider
 
 
@@ -221,12 +231,14 @@ def _hash(token: str) -> str:
 @repo_probe(
     ("refresh_tokens", "find"),
     ("refresh_tokens", "mark_rotated"),
+    ("refresh_tokens", "rotate"),
     ("refresh_tokens", "revoke_family"),
 )
 def refresh_tokens_b(world: World, uow: UnitOfWork) -> None:
     token_hash = _hash(str(world.b.own_tokens["refresh_token"]))
     assert uow.refresh_tokens.find(token_hash) is None
     assert uow.refresh_tokens.mark_rotated(token_hash, utcnow()) is False
+    assert uow.refresh_tokens.rotate(token_hash, utcnow()) is None
     assert world.b_families  # read in B's own scope when the world was built
     for family in world.b_families:
         assert uow.refresh_tokens.revoke_family(family, utcnow()) == []

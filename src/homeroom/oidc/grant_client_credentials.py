@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from homeroom.audit.group_commit import appender_for
 from homeroom.audit.models import AuditEvent
 from homeroom.oidc.context import OidcContext
 from homeroom.oidc.errors import InvalidRequest, InvalidScope, UnauthorizedClient
@@ -17,7 +18,6 @@ from homeroom.oidc.responses import bearer_response
 from homeroom.oidc.tokens import TokenSigner
 from homeroom.sharing.models import App
 from homeroom.storage.sql.types import utcnow
-from homeroom.tenancy import TenantScope
 
 __all__ = ["DEFAULT_SERVICE_SCOPE", "SERVICE_SCOPES", "client_credentials_grant"]
 
@@ -52,16 +52,17 @@ def client_credentials_grant(ctx: OidcContext, app: App, form: Mapping[str, str]
         raise UnauthorizedClient("the app is not connected to this district")
     scope = " ".join(dict.fromkeys(scopes))
     # Data-access audit: an app token is the key to bulk reads of this district's roster.
-    with TenantScope(district_id), ctx.db.scoped(write=True) as uow:
-        uow.audit.append(
-            AuditEvent(
-                actor=f"app:{app.id}",
-                action="app.token",
-                target_type="connection",
-                target_id=app.id,
-                detail={"grant": "client_credentials", "scope": scope},
-            )
-        )
+    # Group-committed on the event loop: the response waits for the batch's commit.
+    appender_for(ctx.db).append(
+        district_id,
+        AuditEvent(
+            actor=f"app:{app.id}",
+            action="app.token",
+            target_type="connection",
+            target_id=app.id,
+            detail={"grant": "client_credentials", "scope": scope},
+        ),
+    )
     access, _jti, _exp = TokenSigner(ctx.issuer, ctx.keys).access_token(
         client_id=app.id,
         district_id=district_id,

@@ -56,8 +56,12 @@ def refresh_token_grant(ctx: OidcContext, app: App, form: Mapping[str, str]) -> 
     connection = ctx.clients.connection(district_id, app.id)
     with TenantScope(district_id), ctx.db.scoped(write=True) as uow:
         # The compare-and-set comes first; any refusal below raises, rolling it back.
-        rotated = uow.refresh_tokens.mark_rotated(token_hash, now_dt)
-        row = uow.refresh_tokens.find(token_hash)
+        # It returns the row it rotated; only a refused one (rotated before, revoked,
+        # unknown) is read again to tell reuse from garbage.
+        row = uow.refresh_tokens.rotate(token_hash, now_dt)
+        rotated = row is not None
+        if row is None:
+            row = uow.refresh_tokens.find(token_hash)
         if row is None or row.client_id != app.id:
             raise InvalidGrant("refresh token is invalid")
         if row.revoked_at is not None or row.expires_at <= now_dt:

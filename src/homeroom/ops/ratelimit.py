@@ -2,8 +2,9 @@
 
 Strategy: moving window (exact: no burst of 2x at a window edge, which a fixed window
 allows and which is exactly what a password-guessing script would use). Storage: in-process
-memory when ``redis_url`` is empty (one process only), else Redis so that every worker and
-host counts together.
+memory when ``redis_url`` is empty (one process only; ``ops.ratelimit_memory``, far cheaper
+per hit than the library's memory storage), else Redis through ``limits`` so that every
+worker and host counts together.
 
 Categories and their defaults (settings ``rate_limit_<category>``, ``;`` joins limits):
 
@@ -42,12 +43,13 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from homeroom.config import Settings
 from homeroom.errors import ConfigError, RateLimited, ServiceUnavailable
 from homeroom.ops.metrics import RATE_LIMITED, SERVER_ERRORS
+from homeroom.ops.ratelimit_memory import InProcessMovingWindow
 
 __all__ = ["CATEGORIES", "Decision", "RateLimiter"]
 
@@ -97,7 +99,7 @@ class RateLimiter:
                 self._items[category] = parse_many(spec)
             except ValueError:
                 raise ConfigError(f"config: rate_limit_{category}: bad limit {spec!r}") from None
-        storage: Storage
+        self._strategy: MovingWindowRateLimiter | InProcessMovingWindow
         if redis_url:
             storage = RedisStorage(
                 redis_url,
@@ -107,10 +109,11 @@ class RateLimiter:
                 socket_connect_timeout=timeout_s,
                 retry_on_timeout=False,
             )
+            self._strategy = MovingWindowRateLimiter(storage)
         else:
-            storage = MemoryStorage()
-        self.storage = storage
-        self._strategy = MovingWindowRateLimiter(storage)
+            self._strategy = InProcessMovingWindow()
+        self.in_process = not redis_url
+        """Counts live in this process (no network wait: callers may stay on the event loop)."""
         self._denied = {c: RATE_LIMITED.labels(category=c) for c in self._items}
 
     @classmethod
@@ -149,8 +152,11 @@ class RateLimiter:
         try:
             tightest: Decision | None = None
             for item in items:
-                allowed = self._strategy.hit(item, category, ident, cost=cost)
-                stats = self._strategy.get_window_stats(item, category, ident)
+                if isinstance(self._strategy, InProcessMovingWindow):
+                    allowed, stats = self._strategy.hit_with_stats(item, (category, ident), cost)
+                else:
+                    allowed = self._strategy.hit(item, category, ident, cost=cost)
+                    stats = self._strategy.get_window_stats(item, category, ident)
                 decision = Decision(
                     allowed, category, item.amount, stats.remaining, stats.reset_time
                 )

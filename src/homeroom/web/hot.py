@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, TypeVar
 
-from limits.storage import MemoryStorage
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from homeroom.audit.group_commit import deferred_appends
 from homeroom.errors import HomeroomError
 from homeroom.web.errors import homeroom_error_response
 from homeroom.web.middleware import RequestContextMiddleware
@@ -40,7 +40,7 @@ def _embedded(container: Container) -> bool:
     return (
         not container.db.is_postgres
         and getattr(container.kv, "backend", None) == "memory"
-        and isinstance(container.rate_limiter.storage, MemoryStorage)
+        and container.rate_limiter.in_process
     )
 
 
@@ -52,9 +52,16 @@ async def blocking(container: Container, fn: Callable[[], T]) -> T:
     anyway: on the event loop it costs less than the hand-off, and threads no longer queue
     for the GIL and the write lock (the quick-start server's profile was dominated by that).
     With PostgreSQL or Redis every call waits on the network, so it runs in the thread pool.
+
+    On the loop, audit appends made by ``fn`` are group-committed
+    (``audit.group_commit``): this waits for their batch's commit before returning.
     """
     if _embedded(container):
-        return fn()
+        with deferred_appends() as pending:
+            result = fn()
+        if pending.batches:
+            await pending.durable()
+        return result
     return await run_in_threadpool(fn)
 
 

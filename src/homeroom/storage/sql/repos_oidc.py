@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy import bindparam, case, delete, insert, select, update
 from sqlalchemy.engine import Connection as SqlConnection
 from sqlalchemy.engine import Row
 
@@ -41,6 +41,26 @@ class RefreshTokenRow:
     revoked_at: dt.datetime | None = None
 
 
+_rt = t.refresh_tokens
+# The statements of a refresh grant, built once with bound parameters: building them per
+# call (column operators, cache keys) cost about as much as running them.
+_RT_INSERT = insert(_rt)
+_RT_FIND = select(_rt).where(
+    _rt.c.district_id == bindparam("d"), _rt.c.token_hash == bindparam("h")
+)
+_RT_ROTATE = (
+    update(_rt)
+    .where(
+        _rt.c.district_id == bindparam("d"),
+        _rt.c.token_hash == bindparam("h"),
+        _rt.c.rotated_at.is_(None),
+        _rt.c.revoked_at.is_(None),
+    )
+    .values(rotated_at=bindparam("at"))
+)
+_RT_ROTATE_RETURNING = _RT_ROTATE.returning(*_rt.c)
+
+
 class SqlRefreshTokens:
     """Tenant repository: every statement carries the unit of work's district."""
 
@@ -55,27 +75,24 @@ class SqlRefreshTokens:
         values = {k: getattr(row, k) for k in RefreshTokenRow.__slots__}
         values["district_id"] = self.district_id
         # Values as parameters: one compiled statement reused, not a new one per token.
-        self.conn.execute(insert(t.refresh_tokens), values)
+        self.conn.execute(_RT_INSERT, values)
 
     def find(self, token_hash: str) -> RefreshTokenRow | None:
-        row = self.conn.execute(
-            select(t.refresh_tokens).where(self._mine, t.refresh_tokens.c.token_hash == token_hash)
-        ).first()
+        row = self.conn.execute(_RT_FIND, {"d": self.district_id, "h": token_hash}).first()
         return None if row is None else _refresh(row)
 
     def mark_rotated(self, token_hash: str, at: dt.datetime) -> bool:
         """Compare-and-set: True only for the one caller that rotated a live token."""
-        result = self.conn.execute(
-            update(t.refresh_tokens)
-            .where(
-                self._mine,
-                t.refresh_tokens.c.token_hash == token_hash,
-                t.refresh_tokens.c.rotated_at.is_(None),
-                t.refresh_tokens.c.revoked_at.is_(None),
-            )
-            .values(rotated_at=at)
-        )
+        result = self.conn.execute(_RT_ROTATE, {"d": self.district_id, "h": token_hash, "at": at})
         return bool(result.rowcount == 1)
+
+    def rotate(self, token_hash: str, at: dt.datetime) -> RefreshTokenRow | None:
+        """:meth:`mark_rotated` returning the row it rotated (UPDATE … RETURNING, one
+        statement on the success path); None when no live token matched."""
+        row = self.conn.execute(
+            _RT_ROTATE_RETURNING, {"d": self.district_id, "h": token_hash, "at": at}
+        ).first()
+        return None if row is None else _refresh(row)
 
     def revoke_family(self, family_id: str, at: dt.datetime) -> list[str]:
         """Revoke every token of the family; returns the ids of the access tokens they
