@@ -1,10 +1,7 @@
 """Signed tokens: ID tokens (OIDC Core §2) and JWT access tokens (RFC 9068).
 
-Keys come pre-parsed from the key ring. Signing is JWS compact serialization (RFC 7515
-§7.1) done here rather than by ``joserfc.jwt.encode``: the protected header of each
-(key, typ) is serialized and base64url-encoded once, and the payload goes straight to
-``cryptography`` (ECDSA P-256 / SHA-256, R || S per RFC 7518 §3.4; RSASSA-PKCS1-v1_5 /
-SHA-256 per §3.3). That halved the cost of a signature outside OpenSSL's own work.
+Keys come pre-parsed from the key ring; signing is one ``joserfc.jws.serialize_compact``
+call on the compact-JSON payload (the JOSE work stays the library's, never hand-rolled).
 Access tokens are always ES256 (our own resource servers verify them); ID tokens use the
 algorithm the client registered (``id_token_signed_response_alg``, ES256 by default).
 """
@@ -16,14 +13,11 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Callable
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from cryptography.hazmat.primitives.hashes import SHA256
+from joserfc import jws
 
-from homeroom.oidc.keys import KeyRing, SigningKey
+from homeroom.oidc.keys import KeyRing
 from homeroom.storage.kv import KV
 
 __all__ = ["RevocationList", "TokenSigner", "at_hash", "new_jti"]
@@ -42,47 +36,15 @@ def at_hash(access_token: str) -> str:
     return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
 
 
-def _b64(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
+def _header(alg: str, kid: str, typ: str) -> dict[str, str]:
+    """RFC 7515 §4.1: the protected header; one dict per (key, typ), made once."""
+    header = _HEADERS.get((alg, kid, typ))
+    if header is None:
+        header = _HEADERS[(alg, kid, typ)] = {"alg": alg, "kid": kid, "typ": typ}
+    return header
 
 
-_ECDSA_SHA256 = ec.ECDSA(SHA256())
-_PKCS1V15 = padding.PKCS1v15()
-
-
-def _signature_function(key: SigningKey) -> Callable[[bytes], bytes]:
-    private = key.key.private_key
-    if key.alg == "ES256" and isinstance(private, ec.EllipticCurvePrivateKey):
-        size = (private.curve.key_size + 7) // 8
-
-        def es256(data: bytes) -> bytes:
-            r, s = decode_dss_signature(private.sign(data, _ECDSA_SHA256))
-            return r.to_bytes(size, "big") + s.to_bytes(size, "big")
-
-        return es256
-    if key.alg == "RS256" and isinstance(private, rsa.RSAPrivateKey):
-        return lambda data: private.sign(data, _PKCS1V15, SHA256())
-    raise LookupError(f"signing key {key.kid} cannot sign {key.alg}")
-
-
-class _CompactSigner:
-    """One (key, typ): the encoded protected header and the signature function, made once."""
-
-    __slots__ = ("key", "prefix", "signature")
-
-    def __init__(self, key: SigningKey, typ: str) -> None:
-        self.key = key
-        header = {"alg": key.alg, "kid": key.kid, "typ": typ}
-        self.prefix = _b64(json.dumps(header, separators=(",", ":")).encode()) + b"."
-        self.signature = _signature_function(key)
-
-    def sign(self, claims: dict[str, Any]) -> str:
-        payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
-        signing_input = self.prefix + _b64(payload)
-        return (signing_input + b"." + _b64(self.signature(signing_input))).decode("ascii")
-
-
-_SIGNERS: dict[tuple[str, str], _CompactSigner] = {}
+_HEADERS: dict[tuple[str, str, str], dict[str, str]] = {}
 
 
 class TokenSigner:
@@ -91,11 +53,13 @@ class TokenSigner:
         self.keys = keys
 
     def sign(self, claims: dict[str, Any], alg: str, typ: str) -> str:
+        """JWS compact serialization (RFC 7515 §7.1) by joserfc. The payload is serialized
+        once here (compact JSON) and handed over as bytes, which skips joserfc's JWT claim
+        handling but none of its JWS or JWA work: the signature, its R || S encoding
+        (RFC 7518 §3.4) and the serialization stay the library's."""
         key = self.keys.signing_key(alg)
-        signer = _SIGNERS.get((alg, typ))
-        if signer is None or signer.key is not key:  # first use, or the ring rotated
-            signer = _SIGNERS[(alg, typ)] = _CompactSigner(key, typ)
-        return signer.sign(claims)
+        payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
+        return jws.serialize_compact(_header(alg, key.kid, typ), payload, key.key, algorithms=[alg])
 
     def access_token(
         self,
