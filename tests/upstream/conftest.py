@@ -47,13 +47,13 @@ class Federation:
         start = browser.get(
             f"{self.portal_url}/d/alpha/upstream/{self.upstream.id}/start",
             allow_redirects=False,
-            timeout=10,
+            timeout=30,
         )
         assert start.status_code == 303, start.text
         assert start.headers["location"].startswith(f"{self.idp_url}/authorize?")
-        r = browser.get(start.headers["location"], allow_redirects=False, timeout=10)
+        r = browser.get(start.headers["location"], allow_redirects=False, timeout=30)
         assert r.status_code == 302 and r.headers["location"].startswith("/login?"), r.text
-        page = browser.get(self.idp_url + r.headers["location"], timeout=10)
+        page = browser.get(self.idp_url + r.headers["location"], timeout=30)
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         nxt = re.search(r'name="next" value="([^"]+)"', page.text)
         assert csrf and nxt, page.text
@@ -67,14 +67,14 @@ class Federation:
                 "password": PASSWORD,
             },
             allow_redirects=False,
-            timeout=10,
+            timeout=30,
         )
         assert done.status_code == 303, done.text
         back = browser.get(self.idp_url + done.headers["location"], allow_redirects=False)
         assert back.status_code == 302, back.text
         callback = back.headers["location"]
         assert callback.startswith(f"{self.portal_url}/d/alpha/upstream/callback?"), callback
-        return browser.get(callback, allow_redirects=False, timeout=10)
+        return browser.get(callback, allow_redirects=False, timeout=30)
 
 
 @pytest.fixture

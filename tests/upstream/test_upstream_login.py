@@ -17,12 +17,12 @@ def _audit_actions(federation: Federation, slug: str) -> list[tuple[str, str, st
 
 
 def test_the_sign_in_page_shows_the_upstream_button(federation: Federation) -> None:
-    page = requests.get(f"{federation.portal_url}/d/alpha", timeout=5)
+    page = requests.get(f"{federation.portal_url}/d/alpha", timeout=30)
     assert "Sign in with Springfield ID" in page.text
     assert f"/d/alpha/upstream/{federation.upstream.id}/start" in page.text
-    spanish = requests.get(f"{federation.portal_url}/d/alpha?lang=es", timeout=5)
+    spanish = requests.get(f"{federation.portal_url}/d/alpha?lang=es", timeout=30)
     assert "Entrar con Springfield ID" in spanish.text
-    other = requests.get(f"{federation.portal_url}/d/beta", timeout=5)
+    other = requests.get(f"{federation.portal_url}/d/beta", timeout=30)
     assert "Springfield ID" not in other.text
 
 
@@ -39,7 +39,7 @@ def test_a_user_matched_by_email_lands_on_the_launchpad(federation: Federation) 
     assert session is not None and session.auth_method == "upstream"
     assert session.district_id == federation.alpha.id
     # The code and state are single use: replaying the callback signs no one in.
-    replay = browser.get(done.url, allow_redirects=False, timeout=10)
+    replay = browser.get(done.url, allow_redirects=False, timeout=30)
     assert replay.status_code == 400
     assert ("signin.upstream", "success", federation.alpha_lisa.id) in _audit_actions(
         federation, "alpha"
@@ -78,6 +78,6 @@ def test_a_callback_for_another_browser_or_replayed_is_refused(federation: Feder
     state = requests.utils.urlparse(start.headers["location"]).query
     assert "state=" in state and "nonce=" in state and "code_challenge=" in state
     stranger = requests.get(
-        f"{federation.portal_url}/d/alpha/upstream/callback?code=x&{state}", timeout=5
+        f"{federation.portal_url}/d/alpha/upstream/callback?code=x&{state}", timeout=30
     )
     assert stranger.status_code == 400  # no state cookie: login CSRF refused
