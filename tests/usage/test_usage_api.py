@@ -234,6 +234,12 @@ def test_admin_sees_adoption(client: TestClient, classroom: Classroom) -> None:
         ).status_code
         == 403
     )
+    # `district` names the admin's own district, or none: a value that is no slug (a NUL
+    # byte, which PostgreSQL refuses in text) is the same 404 as another district's slug.
+    assert client.get("/api/v1/usage/adoption", params={"district": c.district.slug}).is_success
+    for named in ("\x00F", "NOT A SLUG", "beta-county"):
+        r = client.get("/api/v1/usage/adoption", params={"district": named})
+        assert r.status_code == 404, (named, r.text)
 
 
 def test_openapi_documents_the_usage_api(client: TestClient) -> None:

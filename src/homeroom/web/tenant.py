@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from homeroom.errors import NotFound
 from homeroom.oidc.errors import OAuthError
-from homeroom.roster.models import District
+from homeroom.roster.models import District, valid_slug
 from homeroom.tenancy import Capability, RequestScope, TenantScope
 from homeroom.tenancy.rights import APP_SCOPE_CAPABILITIES, ROLE_CAPABILITIES
 from homeroom.web.bearer import bearer_token_from, verify_bearer
@@ -98,7 +98,9 @@ def resolve_request_scope(container: Container, request: Request) -> RequestScop
     else:
         scope = _from_session(container, request, "portal" if path_slug else "session")
     if named is not None:
-        district = container.oidc.clients.district_by_slug(str(named))
+        # A value that is no slug names no district: the same 404, without a lookup (a NUL
+        # byte, say, would otherwise reach PostgreSQL and come back as a 400).
+        district = container.oidc.clients.district_by_slug(named) if valid_slug(named) else None
         if district is None or district.id != scope.district_id:
             raise NotFound("district not found")
     return scope
