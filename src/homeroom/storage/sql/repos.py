@@ -548,6 +548,19 @@ _AUDIT_LAST_SEQ = select(func.coalesce(func.max(t.audit_events.c.seq), 0)).where
 _AUDIT_INSERT = insert(t.audit_events)
 
 
+def _event_columns(event: AuditEvent) -> dict[str, Any]:
+    """What the caller says about an audit event; id, time, district and seq are ours."""
+    return {
+        "actor": event.actor,
+        "action": event.action,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "outcome": event.outcome,
+        "ip": event.ip,
+        "detail": event.detail,
+    }
+
+
 class SqlAuditLog(_Tenant):
     """Append-only: there is no update or delete method, and the app role may only insert
     and select on this table (see the migration's grants)."""
@@ -564,13 +577,7 @@ class SqlAuditLog(_Tenant):
                     "seq_district": self.district_id,
                     "id": event_id,
                     "at": at,
-                    "actor": event.actor,
-                    "action": event.action,
-                    "target_type": event.target_type,
-                    "target_id": event.target_id,
-                    "outcome": event.outcome,
-                    "ip": event.ip,
-                    "detail": event.detail,
+                    **_event_columns(event),
                 },
             )
         except IntegrityError as exc:
@@ -593,13 +600,7 @@ class SqlAuditLog(_Tenant):
                 "id": event_id,
                 "seq": last + n,
                 "at": at,
-                "actor": event.actor,
-                "action": event.action,
-                "target_type": event.target_type,
-                "target_id": event.target_id,
-                "outcome": event.outcome,
-                "ip": event.ip,
-                "detail": event.detail,
+                **_event_columns(event),
             }
             for n, (event_id, event) in enumerate(
                 zip(new_ids("audit", len(events)), events, strict=True), start=1
