@@ -24,6 +24,7 @@ class Browser:
         self.app = app
         self.host = host.encode()
         self.cookies: dict[str, str] = {}
+        self.refresh_token: str | None = None  # this browser's own, for the refresh flow
 
     async def request(
         self,
@@ -98,7 +99,7 @@ class Flows:
         creds = f"{data['app'].id}:{data['secret']}".encode()
         self.basic = "Basic " + base64.b64encode(creds).decode()
 
-    def _authorization(self) -> tuple[str, str]:
+    def _authorization(self, scope: str = "openid profile") -> tuple[str, str]:
         verifier = secrets.token_urlsafe(48)
         digest = hashlib.sha256(verifier.encode()).digest()
         challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -107,7 +108,7 @@ class Flows:
                 "response_type": "code",
                 "client_id": self.data["app"].id,
                 "redirect_uri": self.redirect,
-                "scope": "openid profile",
+                "scope": scope,
                 "state": "st",
                 "nonce": "nn",
                 "code_challenge": challenge,
@@ -134,9 +135,29 @@ class Flows:
         )
         assert status == 200, body
         tokens = json.loads(body)
+        b.refresh_token = tokens.get("refresh_token", b.refresh_token)
         bearer = (("authorization", "Bearer " + tokens["access_token"]),)
         status, _, body = await b.request("GET", "/userinfo", headers=bearer)
         assert status == 200 and json.loads(body)["sub"] == self.data["student"].id, body
+
+    async def client_credentials(self, b: Browser) -> None:
+        """One client-credentials grant (the app's own token)."""
+        auth = (("authorization", self.basic),)
+        status, _, body = await b.request(
+            "POST", "/token", body=b"grant_type=client_credentials", headers=auth
+        )
+        assert status == 200 and json.loads(body)["token_type"] == "Bearer", body
+
+    async def refresh(self, b: Browser) -> None:
+        """One rotation of the browser's refresh token (the first call signs in for one)."""
+        if b.refresh_token is None:
+            b.cookies.clear()
+            await self.password_login(b, scope="openid offline_access")
+        auth = (("authorization", self.basic),)
+        form = urlencode({"grant_type": "refresh_token", "refresh_token": b.refresh_token})
+        status, _, body = await b.request("POST", "/token", body=form.encode(), headers=auth)
+        assert status == 200, body
+        b.refresh_token = json.loads(body)["refresh_token"]
 
     async def instant_login(self, b: Browser) -> None:
         """authorize with the session cookie → token → userinfo."""
@@ -144,10 +165,10 @@ class Flows:
         status, headers, _ = await b.request("GET", "/authorize", query)
         await self._redeem(b, status, headers, verifier)
 
-    async def password_login(self, b: Browser) -> None:
+    async def password_login(self, b: Browser, scope: str = "openid profile") -> None:
         """A new browser: sign-in page → form (CSRF, argon2id) → authorize → token → userinfo."""
         b.cookies.clear()
-        query, verifier = self._authorization()
+        query, verifier = self._authorization(scope)
         after = "/authorize?" + query
         slug = self.data["district"].slug
         status, _, page = await b.request(

@@ -238,3 +238,42 @@ def test_every_tenant_table_keys_on_district_first() -> None:
     for table in metadata.sorted_tables:
         if "district_id" in table.c and not table.info.get("tenant"):
             raise AssertionError(f"{table.name} has district_id but is not marked tenant")
+
+
+def test_sign_in_users_find_shared_follows_each_policy(
+    db: Database, two: tuple[District, District]
+) -> None:
+    """find_shared keeps one statement per policy shape: each answer must still be the
+    answer of the policy asked, in the district of the scope (never a cached neighbour's)."""
+    from homeroom.sharing.policy import SharingPolicy
+
+    a, b = two
+    school_1, school_2 = (School(a.id, new_id("school"), name) for name in ("One", "Two"))
+    ava = make_user(a, "ava", grade="03", school_ids=(school_1.id,))
+    ben = make_user(b, "ben", grade="03")
+    with TenantScope(a.id), db.scoped() as uow:
+        uow.schools.add(school_1)
+        uow.schools.add(school_2)
+        uow.users.add(ava)
+    with TenantScope(b.id), db.scoped() as uow:
+        uow.users.add(ben)
+    now = utcnow()
+
+    def shared(district: District, user: User, **kw: object) -> bool:
+        policy = SharingPolicy.of(Connection(district.id, "app_x", **kw), now)  # type: ignore[arg-type]
+        with TenantScope(district.id), db.scoped() as uow:
+            found, visible = uow.sign_in_users.find_shared(user.id, policy)
+        assert found is not None and found.id == user.id
+        return visible
+
+    for _ in range(2):  # the second round is served from the statements built by the first
+        assert shared(a, ava) is True
+        assert shared(b, ben) is True  # same policy shape, other district: ben, not ava
+        assert shared(a, ava, roles_allowed=("teacher",)) is False
+        assert shared(a, ava, scope_mode=ScopeMode.SCHOOLS, school_ids=(school_1.id,)) is True
+        assert shared(a, ava, scope_mode=ScopeMode.SCHOOLS, school_ids=(school_2.id,)) is False
+        assert shared(a, ava, scope_mode=ScopeMode.RULES, rules=({"grade": ["03"]},)) is True
+        assert shared(a, ava, scope_mode=ScopeMode.RULES, rules=({"grade": ["04"]},)) is False
+        assert shared(a, ava, status="paused") is False  # no policy: nothing shared
+    with TenantScope(a.id), db.scoped() as uow:
+        assert uow.sign_in_users.find_shared(ben.id, None) == (None, False)

@@ -149,3 +149,53 @@ def test_a_batch_continues_the_districts_sequence(container: Container) -> None:
         ).scalars()
         ordered = sorted(seqs)
         assert ordered == list(range(1, len(ordered) + 1))  # no gap, no duplicate
+
+
+def test_the_audit_trail_joins_the_batch_on_the_event_loop(container: Container) -> None:
+    """Sign-in events (``AuditTrail.record``) from requests on the loop share one commit,
+    and none is answered before it; off the loop each is its own transaction."""
+    from homeroom.audit.trail import AuditTrail
+
+    district = seed(container)["district"]
+    trail = AuditTrail(container.db)
+    appender = appender_for(container.db)
+    flushes = appender.flushes
+    seen_before_commit: list[int] = []
+
+    async def request(n: int) -> None:
+        with deferred_appends() as pending:
+            trail.record(district.id, event(n))
+        seen_before_commit.append(len(app_token_events(container, district.id)))
+        await pending.durable()
+
+    async def main() -> None:
+        await asyncio.gather(*(request(n) for n in range(5)))
+
+    asyncio.run(main())
+    assert appender.flushes == flushes + 1
+    assert seen_before_commit == [0] * 5
+    assert len(app_token_events(container, district.id)) == 5
+    trail.record(district.id, event(99))
+    assert appender.flushes == flushes + 1
+    assert len(app_token_events(container, district.id)) == 6
+
+
+def test_no_sign_in_is_answered_when_its_audit_event_is_not_written(
+    op: OP, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The portal-less provider sign-in: a failed audit batch is a 500 with no session
+    cookie, never a signed-in browser whose sign-in left no trace."""
+    from homeroom.web.session_cookie import COOKIE_NAME
+    from tests.oidc.conftest import PASSWORD
+
+    class BrokenDatabase:
+        @contextmanager
+        def scoped(self, **_: Any) -> Iterator[None]:
+            raise OSError("disk full")
+            yield
+
+    monkeypatch.setattr(appender_for(op.container.db), "db", BrokenDatabase())
+    r = op.login(op.student.username, PASSWORD)
+    assert r.status_code == 500
+    assert COOKIE_NAME not in r.headers.get("set-cookie", "")
+    assert COOKIE_NAME not in op.client.cookies

@@ -193,3 +193,41 @@ def test_repeated_parameters_are_refused(op: OP) -> None:
         auth=(op.app.id, op.secret),
     )
     assert r.status_code == 400 and r.json()["error"] == "invalid_request"
+
+
+def _raw_token_request(op: OP, body: bytes) -> Any:
+    return op.client.post(
+        "/token",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        auth=(op.app.id, op.secret),
+    )
+
+
+def test_form_values_are_percent_and_plus_decoded(op: OP) -> None:
+    """WHATWG urlencoded: ``+`` is a space and escapes are UTF-8, so a scope spelled with
+    either encoding is the same scope (client credentials narrowing to what it asked)."""
+    for spelled in (b"scope=roster.read+usage.write", b"scope=roster.read%20usage.write"):
+        r = _raw_token_request(op, b"grant_type=client_credentials&" + spelled)
+        assert r.status_code == 200, r.text
+        assert r.json()["scope"] == "roster.read usage.write"
+    r = _raw_token_request(op, b"grant_type=client_credentials&scope=roster.read%2Busage.write")
+    assert r.status_code == 400 and r.json()["error"] == "invalid_scope"  # %2B is a real +
+
+
+def test_a_body_that_is_not_utf8_is_an_invalid_request(op: OP) -> None:
+    r = _raw_token_request(op, b"grant_type=client_credentials&scope=%ff%fe")
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request"
+    assert "UTF-8" in r.json()["error_description"]
+
+
+def test_an_oversized_body_is_an_invalid_request_and_not_buffered(op: OP) -> None:
+    r = _raw_token_request(op, b"grant_type=client_credentials&pad=" + b"a" * (65 * 1024))
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request"
+    assert "too large" in r.json()["error_description"]
+
+
+def test_blank_values_are_kept_as_blank(op: OP) -> None:
+    """``code=`` is a present but empty code: refused as a missing code, not as garbage."""
+    r = _raw_token_request(op, b"grant_type=authorization_code&code=&redirect_uri=")
+    assert r.status_code == 400 and r.json()["error"] in ("invalid_request", "invalid_grant")

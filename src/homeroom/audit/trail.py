@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from homeroom.audit.group_commit import appender_for
 from homeroom.audit.models import AuditEvent
 from homeroom.storage.sql import Database
-from homeroom.tenancy import TenantScope
 
 __all__ = ["AuditTrail"]
 
@@ -25,5 +25,7 @@ class AuditTrail:
             with self.db.platform(write=True) as uow:
                 uow.platform_audit.append(event)
             return
-        with TenantScope(district_id), self.db.scoped(write=True) as uow:
-            uow.audit.append(event)
+        # Inside a hot path's ``deferred_appends`` (sign-in on the embedded stores) the event
+        # joins the loop turn's group commit, and the response waits for it; elsewhere it
+        # is its own transaction.
+        appender_for(self.db).append(district_id, event)

@@ -30,6 +30,7 @@ from homeroom.identity.lockout import SignInLocked
 from homeroom.identity.password_login import Candidate
 from homeroom.ops.metrics import LOGINS
 from homeroom.roster.models import User
+from homeroom.web.forms import BodyTooLarge, MalformedForm, urlencoded_fields
 from homeroom.web.hot import HotRoute, blocking
 from homeroom.web.pages import csrf_of, render
 from homeroom.wiring import Container
@@ -121,12 +122,18 @@ async def login_form(request: Request) -> Response:
 
 
 async def _fields(request: Request) -> dict[str, str] | None:
-    """The urlencoded form's text fields, or None when the body is too large to be one."""
-    length = request.headers.get("content-length", "")
-    if not length.isdigit() or int(length) > MAX_FORM_BYTES:
+    """The urlencoded form's text fields (the last of a repeated name), or None when the
+    body is too large to be one."""
+    try:
+        pairs = await urlencoded_fields(request, MAX_FORM_BYTES)
+    except BodyTooLarge:
         return None
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    except MalformedForm:
+        return {}  # no fields: the CSRF check refuses it like any other broken form
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        fields[name] = value  # the last of a repeated name, as before
+    return fields
 
 
 async def login_submit(request: Request) -> Response:

@@ -28,6 +28,7 @@ from homeroom.oidc.userinfo import userinfo
 from homeroom.ops.metrics import OIDC_ERRORS
 from homeroom.web.bearer import bearer_token_from, install_bearer_errors, verify_bearer
 from homeroom.web.demo_app import create_demo_app
+from homeroom.web.forms import BodyTooLarge, MalformedForm, urlencoded_fields
 from homeroom.web.hot import HotRoute, blocking
 from homeroom.web.pages import csrf_of, render
 from homeroom.wiring import Container
@@ -37,6 +38,7 @@ __all__ = ["install", "router"]
 router = APIRouter(include_in_schema=False)
 JWKS_MAX_AGE_S = 300
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+MAX_PROTOCOL_FORM_BYTES = 64 * 1024  # a token request is a few hundred bytes
 
 
 def _container(request: Request) -> Container:
@@ -61,13 +63,16 @@ async def _form(request: Request) -> dict[str, str]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise InvalidRequest("the body must be application/x-www-form-urlencoded")
-    form = await request.form()
+    try:
+        pairs = await urlencoded_fields(request, MAX_PROTOCOL_FORM_BYTES)
+    except BodyTooLarge:
+        raise InvalidRequest("the request body is too large") from None
+    except MalformedForm:
+        raise InvalidRequest("the body is not valid urlencoded UTF-8") from None
     values: dict[str, str] = {}
-    for name, value in form.multi_items():
+    for name, value in pairs:
         if name in values:
             raise InvalidRequest(f"repeated parameter: {name}")
-        if not isinstance(value, str):
-            raise InvalidRequest("file uploads are not accepted")
         values[name] = value
     return values
 

@@ -1,0 +1,119 @@
+"""Server CPU per flow through the ASGI app in-process, and where it goes (issue 9).
+
+A load run's "flows per server CPU-second" moves 2-3x with the machine and with whatever
+shares its cores; this drives the same flows through the app with no HTTP server and no
+network, so a change to a hot path can be compared before and after within minutes:
+
+    taskset -c 0 .venv/bin/python -m bench.profile_flows client_credentials 3000
+    taskset -c 0 .venv/bin/python -m bench.profile_flows refresh 1000 --profile
+
+Scenarios: instant_login, password_login, client_credentials, refresh. The app is the
+quick-start shape (SQLite file, in-process KV and rate limiter), seeded as the OIDC tests
+seed it. ``--profile`` prints a pyinstrument tree of the timed rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+from tests.oidc.conftest import PASSWORD, REDIRECT, seed
+
+from bench.asgi_flows import Browser, Flows
+from homeroom.config import load_settings
+from homeroom.ops.logging import configure_logging
+from homeroom.storage.sql.migrate import upgrade
+from homeroom.web.app import create_app
+from homeroom.wiring import build
+
+SCENARIOS = ("instant_login", "password_login", "client_credentials", "refresh")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("scenario", choices=SCENARIOS)
+    parser.add_argument("rounds", type=int, nargs="?", default=1000)
+    parser.add_argument("--concurrency", type=int, default=32, help="browsers at once")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--cprofile",
+        action="store_true",
+        help="cProfile on the event loop thread's CPU clock (thread_time): what the loop "
+        "itself spends, not what it waits for while pool threads run",
+    )
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="homeroom-profile-"))
+    url = f"sqlite:///{tmp / 'homeroom.db'}"
+    upgrade(url)
+    settings = load_settings(
+        env={},
+        data_dir=str(tmp / "data"),
+        database_url=url,
+        log_level="warning",
+        rate_limit_ip="100000000/minute",
+        rate_limit_client="100000000/minute",
+    )
+    configure_logging(settings.log_level, settings.log_json)  # as `homeroom serve` does
+    container = build(settings)
+    data = seed(container)
+    container.key_ring.reload()
+    app = create_app(container)
+    flows = Flows(app, data, REDIRECT, PASSWORD)
+    host = settings.issuer.split("://", 1)[1]
+    browsers = [Browser(app, host=host) for _ in range(args.concurrency)]
+    flow = getattr(flows, args.scenario)
+
+    async def rounds(n: int) -> None:
+        """``n`` flows by the browsers at once, as a closed-model load run sends them (the
+        audit group commit only batches what is in flight together)."""
+
+        async def one(browser: Browser, count: int) -> None:
+            for _ in range(count):
+                await flow(browser)
+
+        share, extra = divmod(n, len(browsers))
+        await asyncio.gather(
+            *(one(b, share + (1 if i < extra else 0)) for i, b in enumerate(browsers))
+        )
+
+    loop = asyncio.new_event_loop()
+    for browser in browsers:
+        loop.run_until_complete(flows.password_login(browser))  # signed in, caches warm
+    loop.run_until_complete(rounds(max(len(browsers), args.rounds // 10)))
+    profiler = None
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0002, async_mode="disabled")
+        profiler.start()
+    cprof = None
+    if args.cprofile:
+        import cProfile
+
+        cprof = cProfile.Profile(time.thread_time)
+        cprof.enable()
+    cpu, loop_cpu = time.process_time(), time.thread_time()
+    loop.run_until_complete(rounds(args.rounds))
+    cpu, loop_cpu = time.process_time() - cpu, time.thread_time() - loop_cpu
+    if cprof is not None:
+        import pstats
+
+        cprof.disable()
+        pstats.Stats(cprof).sort_stats("cumulative").print_stats(45)
+    if profiler is not None:
+        profiler.stop()
+        print(profiler.output_text(unicode=False, color=False))
+    print(
+        f"{args.scenario}: {args.rounds / cpu:,.0f} flows per CPU-second "
+        f"({1e6 * cpu / args.rounds:,.0f} us of server CPU per flow, in-process, "
+        f"{'profiled' if profiler else 'not profiled'}); "
+        f"{1e6 * loop_cpu / args.rounds:,.0f} us of it on the event loop's thread"
+    )
+    container.close()
+
+
+if __name__ == "__main__":
+    main()
