@@ -162,3 +162,22 @@ def test_password_references_resolve_into_each_url(tmp_path: Path) -> None:
     )
     assert resolved_url(settings, "redis") == "redis://:redis-pw-1234@cache:6379/0"
     assert "pw-1234" not in repr(settings)
+
+
+def test_the_embedded_server_creates_its_page_secrets_at_start(tmp_path: Path) -> None:
+    """The quick-start server creates the development secrets a sign-in page needs when it
+    starts, not during the first visitor's request (which took seconds on a loaded machine)."""
+    from homeroom.storage.sql.migrate import upgrade
+    from homeroom.web.app import from_env
+
+    url = f"sqlite:///{tmp_path / 'homeroom.db'}"
+    upgrade(url)
+    settings = load_settings(env={}, data_dir=str(tmp_path / "data"), database_url=url)
+    app = from_env(settings)
+    container = app.state.container
+    try:
+        stored = {s.path for s in container.secret_store.list_secrets(ADMIN)}
+        for name in ("csrf-key", "badge-hmac-key", "client-secret-hmac-key", "session-cookie-key"):
+            assert f"development/homeroom-web/{name}" in stored, stored
+    finally:
+        container.close()

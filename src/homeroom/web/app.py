@@ -107,6 +107,7 @@ def from_env(settings: Settings | None = None) -> FastAPI:
         # Not with PostgreSQL: there the server must start, and keep its pool for requests,
         # while the database is slow or down; the first request loads the keys instead.
         _warm_keys(container)
+        _warm_secrets(container)
     _warm_metrics_token(container)
     return create_app(container)
 
@@ -118,6 +119,21 @@ def _warm_metrics_token(container: Container) -> None:
         _ = container.metrics_token
     except Exception:  # the first scrape resolves it instead (and reports the failure)
         structlog.get_logger("homeroom.metrics").warning("metrics_token_warmup_failed")
+
+
+# Secrets every sign-in page needs. In development the first read creates them (a secret
+# store write each, with its audit entry): done at start, not by the morning's first
+# visitor, whose request took seconds on a loaded machine while they were created.
+_PAGE_SECRETS = ("csrf-key", "badge-hmac-key", "client-secret-hmac-key")
+
+
+def _warm_secrets(container: Container) -> None:
+    try:
+        _ = container.session_cookie
+        for name in _PAGE_SECRETS:
+            container.secrets.get_or_create(name)
+    except Exception:  # the first request resolves them instead (and reports the failure)
+        structlog.get_logger("homeroom.secrets").warning("secret_warmup_failed", exc_info=True)
 
 
 def _warm_keys(container: Container) -> None:
