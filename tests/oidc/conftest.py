@@ -12,17 +12,22 @@ import base64
 import hashlib
 import re
 import secrets
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from homeroom.roster.models import District, Role, User
 from homeroom.sharing.models import App, FieldGroup
+from homeroom.storage.sql.migrate import upgrade
 from homeroom.tenancy import TenantScope
 from homeroom.web.app import create_app
 from homeroom.wiring import Container, build
@@ -176,3 +181,44 @@ def set_user_status(container: Container, user: User, status: str) -> None:
     # forget it, as the tests do with ``clients.invalidate()`` after a connection change
     # (test_sign_in_check.py covers the bounded staleness itself).
     container.oidc.sign_in_check.invalidate()
+
+
+@contextmanager
+def threaded_server(
+    tmp_path: Path, prepare: Callable[[Container], None] | None = None
+) -> Iterator[tuple[str, Container, dict[str, Any]]]:
+    """A real uvicorn server in a thread over a file-backed SQLite database, seeded: for
+    tests that need real concurrency (threads, sockets) rather than the test client.
+    ``prepare`` runs on the container before the first request (swap a part in)."""
+    from tests.loadtest.conftest import free_port
+
+    url = f"sqlite:///{tmp_path / 'homeroom.db'}"
+    upgrade(url)
+    port = free_port()
+    settings = make_settings(
+        SqlTarget("sqlite", url, url, ""),
+        tmp_path,
+        issuer=f"http://127.0.0.1:{port}",
+        rate_limit_ip="1000000/minute",
+        rate_limit_client="1000000/minute",
+    )
+    container = build(settings)
+    seeded = seed(container)
+    if prepare is not None:
+        prepare(container)
+    config = uvicorn.Config(
+        create_app(container), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}", container, seeded
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+        container.close()

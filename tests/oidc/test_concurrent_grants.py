@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,14 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from homeroom.storage.sql.migrate import upgrade
-from homeroom.web.app import create_app
-from homeroom.wiring import Container, build
-from tests.conftest import SqlTarget, make_settings
-from tests.loadtest.conftest import free_port
-from tests.oidc.conftest import PASSWORD, REDIRECT, pkce_pair, query_of, seed
+from homeroom.wiring import Container
+from tests.oidc.conftest import PASSWORD, REDIRECT, pkce_pair, query_of, threaded_server
 
 THREADS = 16
 ROUNDS = 12  # per thread: one client-credentials grant and one refresh rotation each
@@ -34,34 +28,8 @@ ROUNDS = 12  # per thread: one client-credentials grant and one refresh rotation
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Container, dict[str, Any]]]:
-    url = f"sqlite:///{tmp_path / 'homeroom.db'}"
-    upgrade(url)
-    port = free_port()
-    settings = make_settings(
-        SqlTarget("sqlite", url, url, ""),
-        tmp_path,
-        issuer=f"http://127.0.0.1:{port}",
-        rate_limit_ip="1000000/minute",
-        rate_limit_client="1000000/minute",
-    )
-    container = build(settings)
-    seeded = seed(container)
-    config = uvicorn.Config(
-        create_app(container), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", container, seeded
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
-        container.close()
+    with threaded_server(tmp_path) as running:
+        yield running
 
 
 def _refresh_token(client: httpx.Client, seeded: dict[str, Any]) -> str:

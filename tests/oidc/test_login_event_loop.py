@@ -11,8 +11,6 @@ would time out.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,14 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from homeroom.storage.sql.migrate import upgrade
-from homeroom.web.app import create_app
-from homeroom.wiring import Container, build
-from tests.conftest import SqlTarget, make_settings
-from tests.loadtest.conftest import free_port
-from tests.oidc.conftest import PASSWORD, seed
+from homeroom.wiring import Container
+from tests.oidc.conftest import PASSWORD, threaded_server
 from tests.unit.test_password_pool import Watched
 
 BROWSERS = 6
@@ -35,36 +28,16 @@ BROWSERS = 6
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Container, dict[str, Any], Watched]]:
-    url = f"sqlite:///{tmp_path / 'homeroom.db'}"
-    upgrade(url)
-    port = free_port()
-    settings = make_settings(
-        SqlTarget("sqlite", url, url, ""),
-        tmp_path,
-        issuer=f"http://127.0.0.1:{port}",
-        rate_limit_ip="1000000/minute",
-    )
-    container = build(settings)
-    seeded = seed(container)
     watched = Watched(concurrency=1)
-    container.passwords = watched  # before the first sign-in builds PasswordLogin
-    config = uvicorn.Config(
-        create_app(container), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", container, seeded, watched
-    finally:
-        watched.gate.set()
-        uv.should_exit = True
-        thread.join(timeout=10)
-        container.close()
+
+    def prepare(container: Container) -> None:
+        container.passwords = watched  # before the first sign-in builds PasswordLogin
+
+    with threaded_server(tmp_path, prepare) as (url, container, seeded):
+        try:
+            yield url, container, seeded, watched
+        finally:
+            watched.gate.set()  # release held verifications before the server stops
 
 
 def _sign_in_form(client: httpx.Client, slug: str, username: str) -> dict[str, str]:
