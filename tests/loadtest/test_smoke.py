@@ -215,6 +215,13 @@ def test_oidc_scenario_smoke(
     )  # fmt: skip
     assert code == 0, (err, s.get("errors_by_kind"))
     assert s["flows_ok"] == 50 and s["flows_failed"] == 0
+    if scenario == "refresh":
+        # The sign-in that issues each browser's first refresh token is warm-up, outside
+        # the window: every counted refresh flow is one rotation and nothing else.
+        assert {k for k in s["steps"] if k.startswith("refresh.")} == {
+            "refresh.flow",
+            "refresh.refresh",
+        }, s["steps"].keys()
 
 
 def _metric(text: str, name: str, **labels: str) -> float:

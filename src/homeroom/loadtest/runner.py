@@ -83,7 +83,8 @@ def build_plan(
             f"scenario(s) {', '.join(sorted(needs_seed))} need --seed-file "
             "(written by 'homeroom loadtest seed')"
         )
-    per_user_setup = 0.08 if "instant_login" in mix else 0.0
+    # Each browser signs in once before the window (worker.py's warm-up).
+    per_user_setup = 0.08 if {"instant_login", "refresh"} & set(mix) else 0.0
     warm = warmup_s if warmup_s is not None else 3.0 + per_user_setup * concurrency
     bucket = down_bucket_s if down_bucket_s is not None else (60.0 if duration >= 120 else 10.0)
     return Plan(
