@@ -164,11 +164,18 @@ def test_password_references_resolve_into_each_url(tmp_path: Path) -> None:
     assert "pw-1234" not in repr(settings)
 
 
-def test_the_embedded_server_creates_its_page_secrets_at_start(tmp_path: Path) -> None:
+def test_the_embedded_server_creates_its_page_secrets_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The quick-start server creates the development secrets a sign-in page needs when it
     starts, not during the first visitor's request (which took seconds on a loaded machine)."""
     from homeroom.storage.sql.migrate import upgrade
+    from homeroom.web import app as web_app
     from homeroom.web.app import from_env
+
+    # Not the process-wide logging setup: in the suite's one process it would install the
+    # redaction processor over every secret earlier tests resolved, for all later tests.
+    monkeypatch.setattr(web_app, "configure_logging", lambda *_a, **_k: None)
 
     url = f"sqlite:///{tmp_path / 'homeroom.db'}"
     upgrade(url)
