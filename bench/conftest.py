@@ -20,21 +20,28 @@ from homeroom.storage.sql.migrate import upgrade
 from homeroom.wiring import Container, build
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Container, dict[str, Any]]]:
-    tmp: Path = tmp_path_factory.mktemp("bench")
+def seeded_container(tmp: Path, log_level: str = "info") -> tuple[Container, dict[str, Any]]:
+    """A real container on a SQLite file with the in-process KV store, seeded as the OIDC
+    tests seed it, signing keys loaded. The limiter runs (its cost is part of the hot path)
+    but never refuses a benchmark."""
     url = f"sqlite:///{tmp / 'homeroom.db'}"
     upgrade(url)
     settings = load_settings(
         env={},
         data_dir=str(tmp / "data"),
         database_url=url,
-        # The limiter runs (its cost is part of the hot path), but never refuses a benchmark.
+        log_level=log_level,
         rate_limit_ip="100000000/minute",
         rate_limit_client="100000000/minute",
     )
     container = build(settings)
     data = seed(container)
     container.key_ring.reload()
+    return container, data
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Container, dict[str, Any]]]:
+    container, data = seeded_container(tmp_path_factory.mktemp("bench"))
     yield container, data
     container.close()

@@ -20,14 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.oidc.conftest import PASSWORD, REDIRECT, seed
+from tests.oidc.conftest import PASSWORD, REDIRECT
 
 from bench.asgi_flows import Browser, Flows
-from homeroom.config import load_settings
+from bench.conftest import seeded_container
 from homeroom.ops.logging import configure_logging
-from homeroom.storage.sql.migrate import upgrade
 from homeroom.web.app import create_app
-from homeroom.wiring import build
 
 SCENARIOS = ("instant_login", "password_login", "client_credentials", "refresh")
 
@@ -45,21 +43,11 @@ def main() -> None:
         "itself spends, not what it waits for while pool threads run",
     )
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="homeroom-profile-"))
-    url = f"sqlite:///{tmp / 'homeroom.db'}"
-    upgrade(url)
-    settings = load_settings(
-        env={},
-        data_dir=str(tmp / "data"),
-        database_url=url,
-        log_level="warning",
-        rate_limit_ip="100000000/minute",
-        rate_limit_client="100000000/minute",
+    container, data = seeded_container(
+        Path(tempfile.mkdtemp(prefix="homeroom-profile-")), log_level="warning"
     )
+    settings = container.settings
     configure_logging(settings.log_level, settings.log_json)  # as `homeroom serve` does
-    container = build(settings)
-    data = seed(container)
-    container.key_ring.reload()
     app = create_app(container)
     flows = Flows(app, data, REDIRECT, PASSWORD)
     host = settings.issuer.split("://", 1)[1]
