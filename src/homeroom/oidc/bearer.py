@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 
-from joserfc import jwt
 from joserfc.errors import JoseError
 
 from homeroom.oidc.errors import InvalidToken
@@ -39,7 +38,7 @@ def verify_access_token(
     if not token or len(token) > 4096 or token.count(".") != 2:
         raise InvalidToken("malformed access token")
     try:
-        decoded = jwt.decode(token, keys.verification_keys(), algorithms=ALLOWED_ALGS)
+        decoded = keys.decode(token, ALLOWED_ALGS)
     except (JoseError, ValueError) as exc:
         raise InvalidToken("access token signature is invalid") from exc
     # RFC 9068 §4: "Resource servers MUST verify that the typ header value is "at+jwt" or

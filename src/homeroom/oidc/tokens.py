@@ -58,8 +58,14 @@ class TokenSigner:
         handling but none of its JWS or JWA work: the signature, its R || S encoding
         (RFC 7518 §3.4) and the serialization stay the library's."""
         key = self.keys.signing_key(alg)
+        header = _header(alg, key.kid, typ)
         payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
-        return jws.serialize_compact(_header(alg, key.kid, typ), payload, key.key, algorithms=[alg])
+        token = jws.serialize_compact(header, payload, key.key, algorithms=[alg])
+        if typ == "at+jwt":
+            # Comes back within seconds (userinfo, the roster API): no need to verify our
+            # own signature then (``KeyRing.decode``).
+            self.keys.remember(token, header, claims)
+        return token
 
     def access_token(
         self,
