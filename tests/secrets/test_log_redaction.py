@@ -118,3 +118,35 @@ def test_redactor_covers_encodings_and_ignores_short_values() -> None:
         assert redactor.redact(f"a {form} b") == f"a {REDACTED} b"
     assert redactor.redact("short stays") == "short stays"
     assert redactor.redact_any({"x": [secret]}) == {"x": [REDACTED]}
+
+
+def test_overlapping_and_adjacent_secrets_are_redacted_whole() -> None:
+    redactor = Redactor()
+    redactor.register(b"alpha-bravo-charlie")
+    redactor.register(b"charlie-delta-echo")  # overlaps the first one's tail
+    redactor.register(b"foxtrot-golf")
+    line = "x alpha-bravo-charlie-delta-echo y foxtrot-golffoxtrot-golf z"
+    assert redactor.redact(line) == f"x {REDACTED} y {REDACTED} z"
+    assert "charlie" not in redactor.redact(line)
+
+
+def test_thousands_of_secrets_are_all_redacted() -> None:
+    """A process that has resolved many districts' secrets: every value, in every form, is
+    still found, and a value registered last is as covered as the first (the redactor once
+    kept one regex of every form, recompiled per new secret: a test process that had
+    resolved a few thousand hung on its next log line)."""
+    redactor = Redactor()
+    values = [os.urandom(24) for _ in range(3000)]
+    for value in values:
+        redactor.register(value)
+    for value in values[:: len(values) // 25] + values[-3:]:
+        for form in _forms(value):
+            assert redactor.redact(f"k={form};") == f"k={REDACTED};"
+    assert redactor.redact_any(b"raw " + values[-1] + b" end") == f"raw {REDACTED} end"
+    late = os.urandom(24)
+    line = f"late {late.hex()} end"
+    assert redactor.redact(line) == line  # not registered yet
+    redactor.register(late)
+    assert redactor.redact(line) == f"late {REDACTED} end"
+    redactor.clear()
+    assert redactor.redact(line) == line

@@ -5,6 +5,12 @@ installed by ``homeroom.ops.logging``) and ``RedactingFilter`` (stdlib logging, 
 uvicorn and library loggers) replace any occurrence — raw text, hex, base64 or
 URL-safe base64 — with ``[REDACTED]``. Values shorter than 8 bytes are not registered:
 they would redact ordinary words and are too weak to be secrets anyway.
+
+The forms are found with an Aho–Corasick automaton (``pyahocorasick``): one pass over a
+log line whatever the number of secrets, and a rebuild in C when one is added. A regular
+expression alternating every form cost a slow recompile per new secret and a match
+attempt per form at every position of every line: fine with tens of secrets, minutes once
+a process had resolved thousands (a test process did, and hung).
 """
 
 from __future__ import annotations
@@ -12,10 +18,11 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
-import re
 import threading
 from collections.abc import MutableMapping
 from typing import Any
+
+import ahocorasick
 
 __all__ = [
     "REDACTED",
@@ -30,11 +37,49 @@ REDACTED = "[REDACTED]"
 MIN_LENGTH = 8
 
 
+def _automaton(words: set[str]) -> ahocorasick.Automaton | None:
+    if not words:
+        return None
+    automaton = ahocorasick.Automaton(ahocorasick.STORE_LENGTH)
+    for word in words:
+        automaton.add_word(word)
+    automaton.make_automaton()
+    return automaton
+
+
+def _spans(automaton: ahocorasick.Automaton | None, text: str) -> list[tuple[int, int]]:
+    """Where the words occur in ``text``, overlapping occurrences merged: (start, end)."""
+    if automaton is None:
+        return []
+    found = sorted((end + 1 - length, end + 1) for end, length in automaton.iter(text))
+    merged: list[tuple[int, int]] = []
+    for start, end in found:
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _replace(text: str, spans: list[tuple[int, int]], mark: str) -> str:
+    parts: list[str] = []
+    at = 0
+    for start, end in spans:
+        parts.append(text[at:start])
+        parts.append(mark)
+        at = end
+    parts.append(text[at:])
+    return "".join(parts)
+
+
 class Redactor:
     def __init__(self) -> None:
         self._forms: set[str] = set()
-        self._raw: set[bytes] = set()
-        self._pattern: re.Pattern[str] | None = None
+        self._raw: set[str] = set()  # raw values as latin-1 text: one character per byte
+        self._text: ahocorasick.Automaton | None = None
+        self._bytes: ahocorasick.Automaton | None = None
+        self._stale = False
         self._lock = threading.Lock()
 
     def register(self, value: bytes) -> None:
@@ -50,31 +95,35 @@ class Redactor:
         with contextlib.suppress(UnicodeDecodeError):
             forms.add(value.decode("utf-8"))
         forms = {f for f in forms if len(f) >= MIN_LENGTH}
+        raw = value.decode("latin-1")
         with self._lock:
-            self._raw.add(value)
-            if forms <= self._forms:
+            if forms <= self._forms and raw in self._raw:
                 return
             self._forms |= forms
-            self._pattern = None
+            self._raw.add(raw)
+            self._stale = True
 
-    def _compiled(self) -> re.Pattern[str] | None:
-        pattern = self._pattern
-        if pattern is None and self._forms:
+    def _automata(self) -> tuple[ahocorasick.Automaton | None, ahocorasick.Automaton | None]:
+        if self._stale:
             with self._lock:
-                ordered = sorted(self._forms, key=len, reverse=True)  # longest match first
-                pattern = self._pattern = re.compile("|".join(map(re.escape, ordered)))
-        return pattern
+                if self._stale:  # built once per batch of registrations, by one thread
+                    self._text = _automaton(self._forms)
+                    self._bytes = _automaton(self._raw)
+                    self._stale = False
+        return self._text, self._bytes
 
     def redact(self, text: str) -> str:
-        pattern = self._compiled()
-        return text if pattern is None else pattern.sub(REDACTED, text)
+        spans = _spans(self._automata()[0], text)
+        return _replace(text, spans, REDACTED) if spans else text
 
     def redact_any(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.redact(value)
         if isinstance(value, bytes):
-            for raw in list(self._raw):
-                value = value.replace(raw, REDACTED.encode())
+            latin = value.decode("latin-1")
+            spans = _spans(self._automata()[1], latin)
+            if spans:
+                value = _replace(latin, spans, REDACTED).encode("latin-1")
             return self.redact(value.decode("utf-8", "replace"))
         if isinstance(value, dict):
             return {k: self.redact_any(v) for k, v in value.items()}
@@ -88,7 +137,7 @@ class Redactor:
         with self._lock:
             self._forms.clear()
             self._raw.clear()
-            self._pattern = None
+            self._stale = True
 
 
 REDACTOR = Redactor()
