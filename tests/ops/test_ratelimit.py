@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -54,6 +55,51 @@ def test_the_tightest_of_several_limits_decides(limiter: RateLimiter) -> None:
     assert not refused.allowed and refused.limit == 2
     limiter.clear("account", key)
     assert limiter.hit("account", key).allowed
+
+
+def test_admit_counts_as_hit_does_and_refuses_with_the_same_headers(
+    limiter: RateLimiter,
+) -> None:
+    key = _key(limiter, "192.0.2.9")
+    limiter.admit("ip", key)
+    limiter.admit("ip", key)
+    assert limiter.hit("ip", key).remaining == 0  # the third of 3/minute
+    with pytest.raises(RateLimited) as refused:
+        limiter.admit("ip", key)
+    headers = refused.value.headers
+    assert headers["X-RateLimit-Limit"] == "3" and headers["X-RateLimit-Remaining"] == "0"
+    assert 1 <= int(headers["Retry-After"]) <= 60
+    account = _key(limiter, "maplewood/student02")
+    limiter.admit("account", account)
+    limiter.admit("account", account)
+    with pytest.raises(RateLimited) as tighter:
+        limiter.admit("account", account)  # 2/minute refuses before 3/hour
+    assert tighter.value.headers["X-RateLimit-Limit"] == "2"
+
+
+def test_admit_reads_no_window_figures_while_it_admits(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Redis, reading a window is a round trip of its own: a request that is admitted
+    must not pay for it (the token endpoint admits two categories per grant)."""
+    limiter = RateLimiter({"ip": "3/minute", "account": "2/minute;3/hour"}, redis_url=redis_url)
+    reads: list[object] = []
+    strategy = limiter._strategy
+    real = strategy.get_window_stats
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(strategy, "get_window_stats", counted)
+    key = _key(limiter, "admitted")
+    limiter.admit("account", key)
+    limiter.admit("account", key)
+    limiter.admit("ip", key)
+    assert reads == []
+    with pytest.raises(RateLimited):
+        limiter.admit("account", key)
+    assert len(reads) == 1  # the refusal's Retry-After
 
 
 def test_unknown_category_is_a_programming_error(limiter: RateLimiter) -> None:

@@ -41,7 +41,7 @@ def token_request(
     app, _method = authenticate_client(ctx, form, authorization, ctx.endpoints.token)
     if ctx.limiter is not None:
         # Counted after authentication, so nobody can spend another client's budget.
-        ctx.limiter.check("client", app.id)  # RateLimited: 429 + Retry-After
+        ctx.limiter.admit("client", app.id)  # RateLimited: 429 + Retry-After
     grant_type = form.get("grant_type")
     if not grant_type:
         raise InvalidRequest("grant_type is required")

@@ -205,6 +205,42 @@ class RateLimiter:
             )
         return decision
 
+    def admit(self, category: str, key: str, cost: int = 1) -> None:
+        """Count ``cost`` like :meth:`check` and raise :class:`RateLimited` (429) when
+        refused; read the window's figures only then (for ``Retry-After``).
+
+        For the protocol endpoints, which send no ``X-RateLimit-*`` headers on success: on
+        Redis every limit costs one round trip here, against two for :meth:`check`
+        (``limits`` counts and reports in separate scripts), and the token endpoint checks
+        two categories on every grant.
+        """
+        items = self.limits(category)
+        if not self.enabled:
+            return
+        if isinstance(self._strategy, InProcessMovingWindow):
+            self.check(category, key, cost)  # one call either way
+            return
+        ident = self._id(key)
+        try:
+            for item in items:
+                if not self._strategy.hit(item, category, ident, cost=cost):
+                    stats = self._strategy.get_window_stats(item, category, ident)
+                    refused = Decision(
+                        False, category, item.amount, stats.remaining, stats.reset_time
+                    )
+                    break
+            else:
+                return
+        except StorageError as exc:
+            SERVER_ERRORS.labels(kind="rate_limit_store").inc()
+            raise ServiceUnavailable("rate-limit store unavailable", retry_after=2) from exc
+        self._denied[category].inc()
+        raise RateLimited(
+            f"too many requests ({category})",
+            retry_after=refused.retry_after_s,
+            headers=refused.headers(),
+        )
+
     def clear(self, category: str, key: str) -> None:
         """Forget the count (e.g. an account's failures after a successful sign-in)."""
         ident = self._id(key)

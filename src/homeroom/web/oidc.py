@@ -146,7 +146,7 @@ async def token(request: Request) -> Response:
         form = await _form(request)
 
         def run() -> dict[str, Any]:
-            container.rate_limiter.check("ip", ip)  # RateLimited: 429 + Retry-After
+            container.rate_limiter.admit("ip", ip)  # RateLimited: 429 + Retry-After
             return token_request(container.oidc, form, request.headers.get("authorization"))
 
         body = await blocking(container, run)
