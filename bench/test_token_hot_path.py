@@ -17,8 +17,10 @@ from homeroom.oidc.authorize import CodeRedirect, authorize, parse_authorization
 from homeroom.oidc.bearer import verify_access_token
 from homeroom.oidc.client_auth import authenticate_client
 from homeroom.oidc.codes import AuthorizationCode, CodeStore
+from homeroom.oidc.keys import KeyRing
 from homeroom.oidc.token_endpoint import token_request
 from homeroom.oidc.tokens import RevocationList, TokenSigner
+from homeroom.secrets import StoreSecrets
 from homeroom.wiring import Container
 
 Seeded = tuple[Container, dict[str, Any]]
@@ -55,7 +57,37 @@ def test_sign_id_token_rs256(benchmark: BenchmarkFixture, seeded: Seeded) -> Non
     )
 
 
+def test_verify_access_token_first_time(benchmark: BenchmarkFixture, seeded: Seeded) -> None:
+    """A token this worker has not seen (another worker signed it): the ES256 signature is
+    verified (``KeyRing.decode``). Each round verifies a new token on a warm ring."""
+    container, data = seeded
+    signer = TokenSigner(container.settings.issuer, container.key_ring)
+    issuer = container.settings.issuer
+    assert isinstance(container.secrets, StoreSecrets)
+    ring = KeyRing(container.secrets)  # this worker's ring: it signs nothing here
+    ring.jwks_json()
+
+    def new_token() -> tuple[tuple[str], dict[str, object]]:
+        token, _, _ = signer.access_token(
+            client_id=data["app"].id,
+            district_id=data["district"].id,
+            subject=data["student"].id,
+            scope="openid",
+            ttl_s=600,
+        )
+        return (token,), {}
+
+    verify_access_token(new_token()[0][0], issuer=issuer, keys=ring, revocations=None)  # warm
+    benchmark.pedantic(  # type: ignore[no-untyped-call]
+        lambda token: verify_access_token(token, issuer=issuer, keys=ring, revocations=None),
+        setup=new_token,
+        rounds=200,
+    )
+
+
 def test_verify_access_token(benchmark: BenchmarkFixture, seeded: Seeded) -> None:
+    """The same token again (userinfo after the token response, an app paging the roster
+    API): the key ring remembers it, so this is claims, expiry and revocation only."""
     container, data = seeded
     signer = TokenSigner(container.settings.issuer, container.key_ring)
     token, _, _ = signer.access_token(
