@@ -57,25 +57,29 @@ def test_sign_id_token_rs256(benchmark: BenchmarkFixture, seeded: Seeded) -> Non
     )
 
 
+def _student_access_token(seeded: Seeded) -> str:
+    container, data = seeded
+    token, _, _ = TokenSigner(container.settings.issuer, container.key_ring).access_token(
+        client_id=data["app"].id,
+        district_id=data["district"].id,
+        subject=data["student"].id,
+        scope="openid",
+        ttl_s=600,
+    )
+    return token
+
+
 def test_verify_access_token_first_time(benchmark: BenchmarkFixture, seeded: Seeded) -> None:
     """A token this worker has not seen (another worker signed it): the ES256 signature is
     verified (``KeyRing.decode``). Each round verifies a new token on a warm ring."""
-    container, data = seeded
-    signer = TokenSigner(container.settings.issuer, container.key_ring)
+    container, _data = seeded
     issuer = container.settings.issuer
     assert isinstance(container.secrets, StoreSecrets)
     ring = KeyRing(container.secrets)  # this worker's ring: it signs nothing here
     ring.jwks_json()
 
     def new_token() -> tuple[tuple[str], dict[str, object]]:
-        token, _, _ = signer.access_token(
-            client_id=data["app"].id,
-            district_id=data["district"].id,
-            subject=data["student"].id,
-            scope="openid",
-            ttl_s=600,
-        )
-        return (token,), {}
+        return (_student_access_token(seeded),), {}
 
     verify_access_token(new_token()[0][0], issuer=issuer, keys=ring, revocations=None)  # warm
     benchmark.pedantic(  # type: ignore[no-untyped-call]
@@ -88,15 +92,8 @@ def test_verify_access_token_first_time(benchmark: BenchmarkFixture, seeded: See
 def test_verify_access_token(benchmark: BenchmarkFixture, seeded: Seeded) -> None:
     """The same token again (userinfo after the token response, an app paging the roster
     API): the key ring remembers it, so this is claims, expiry and revocation only."""
-    container, data = seeded
-    signer = TokenSigner(container.settings.issuer, container.key_ring)
-    token, _, _ = signer.access_token(
-        client_id=data["app"].id,
-        district_id=data["district"].id,
-        subject=data["student"].id,
-        scope="openid",
-        ttl_s=600,
-    )
+    container, _data = seeded
+    token = _student_access_token(seeded)
     revocations = RevocationList(container.kv, 600)
     benchmark(
         lambda: verify_access_token(
