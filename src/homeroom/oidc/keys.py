@@ -74,7 +74,8 @@ ALGORITHMS = ("ES256", "RS256")
 AnyKey = ECKey | RSAKey
 REMEMBERED_TOKENS = 16_384
 """Verified tokens kept per process: at 1,000 sign-ins a second, the last 16 seconds' worth,
-far longer than a token response takes to reach userinfo; a few MiB at most."""
+far longer than a token response takes to reach userinfo. About 1 KiB each (measured with
+tracemalloc: token text, claims and entry), so at most about 17 MiB."""
 _PRIVATE_PARAMS = ("d", "p", "q", "dp", "dq", "qi")
 
 
