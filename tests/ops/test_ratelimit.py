@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 
 from homeroom.errors import RateLimited, ServiceUnavailable
 from homeroom.ops.ratelimit import RateLimiter
@@ -118,6 +119,19 @@ def test_unreachable_redis_fails_closed_and_fast() -> None:
     with pytest.raises(ServiceUnavailable):
         lim.hit("ip", "203.0.113.7")
     assert time.monotonic() - started < 5  # bounded by the socket timeout, not a hang
+
+
+def test_every_operation_on_an_unreachable_store_is_a_counted_503() -> None:
+    """Failures are loud: counting, admitting, peeking and clearing all answer 503 and count
+    a server error (clearing a lockout once raised without counting)."""
+    lim = RateLimiter({"ip": "3/minute"}, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    labels = {"kind": "rate_limit_store"}
+    for operation in (lim.hit, lim.admit, lim.peek, lim.clear):
+        before = REGISTRY.get_sample_value("homeroom_server_errors_total", labels) or 0
+        with pytest.raises(ServiceUnavailable):
+            operation("ip", "203.0.113.7")
+        after = REGISTRY.get_sample_value("homeroom_server_errors_total", labels)
+        assert after == before + 1, operation.__name__
 
 
 def test_status_endpoint_answers_429_with_retry_after(

@@ -35,10 +35,11 @@ exactly when the system is degraded.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
@@ -149,8 +150,8 @@ class RateLimiter:
         if not self.enabled:
             return Decision(True, category, items[0].amount, items[0].amount, time.time())
         ident = self._id(key)
-        try:
-            tightest: Decision | None = None
+        tightest: Decision | None = None
+        with _store_reachable():
             for item in items:
                 if isinstance(self._strategy, InProcessMovingWindow):
                     allowed, stats = self._strategy.hit_with_stats(item, (category, ident), cost)
@@ -164,9 +165,6 @@ class RateLimiter:
                     tightest = decision
                 if not allowed:
                     break  # do not count against longer windows what was refused
-        except StorageError as exc:
-            SERVER_ERRORS.labels(kind="rate_limit_store").inc()
-            raise ServiceUnavailable("rate-limit store unavailable", retry_after=2) from exc
         assert tightest is not None  # parse_many never returns an empty list
         if not tightest.allowed:
             self._denied[category].inc()
@@ -179,8 +177,8 @@ class RateLimiter:
         if not self.enabled:
             return Decision(True, category, items[0].amount, items[0].amount, time.time())
         ident = self._id(key)
-        try:
-            tightest: Decision | None = None
+        tightest: Decision | None = None
+        with _store_reachable():
             for item in items:
                 stats = self._strategy.get_window_stats(item, category, ident)
                 decision = Decision(
@@ -188,9 +186,6 @@ class RateLimiter:
                 )
                 if tightest is None or _tighter(decision, tightest):
                     tightest = decision
-        except StorageError as exc:
-            SERVER_ERRORS.labels(kind="rate_limit_store").inc()
-            raise ServiceUnavailable("rate-limit store unavailable", retry_after=2) from exc
         assert tightest is not None
         return tightest
 
@@ -198,11 +193,7 @@ class RateLimiter:
         """Like :meth:`hit`, but raise :class:`RateLimited` (429) when refused."""
         decision = self.hit(category, key, cost)
         if not decision.allowed:
-            raise RateLimited(
-                f"too many requests ({category})",
-                retry_after=decision.retry_after_s,
-                headers=decision.headers(),
-            )
+            raise _refusal(decision)
         return decision
 
     def admit(self, category: str, key: str, cost: int = 1) -> None:
@@ -218,37 +209,43 @@ class RateLimiter:
         if not self.enabled:
             return
         if isinstance(self._strategy, InProcessMovingWindow):
-            self.check(category, key, cost)  # one call either way
+            self.check(category, key, cost)  # counts and reports in one call anyway
             return
         ident = self._id(key)
-        try:
-            for item in items:
-                if not self._strategy.hit(item, category, ident, cost=cost):
-                    stats = self._strategy.get_window_stats(item, category, ident)
-                    refused = Decision(
-                        False, category, item.amount, stats.remaining, stats.reset_time
-                    )
-                    break
-            else:
+        with _store_reachable():
+            refused = next(
+                (i for i in items if not self._strategy.hit(i, category, ident, cost=cost)), None
+            )  # stops at the first refusal, as ``hit`` does
+            if refused is None:
                 return
-        except StorageError as exc:
-            SERVER_ERRORS.labels(kind="rate_limit_store").inc()
-            raise ServiceUnavailable("rate-limit store unavailable", retry_after=2) from exc
+            stats = self._strategy.get_window_stats(refused, category, ident)
         self._denied[category].inc()
-        raise RateLimited(
-            f"too many requests ({category})",
-            retry_after=refused.retry_after_s,
-            headers=refused.headers(),
-        )
+        raise _refusal(Decision(False, category, refused.amount, stats.remaining, stats.reset_time))
 
     def clear(self, category: str, key: str) -> None:
         """Forget the count (e.g. an account's failures after a successful sign-in)."""
         ident = self._id(key)
-        try:
+        with _store_reachable():
             for item in self.limits(category):
                 self._strategy.clear(item, category, ident)
-        except StorageError as exc:
-            raise ServiceUnavailable("rate-limit store unavailable", retry_after=2) from exc
+
+
+@contextlib.contextmanager
+def _store_reachable() -> Iterator[None]:
+    """Redis unreachable or failing: 503 (fail closed) and a server-error metric."""
+    try:
+        yield
+    except StorageError as exc:
+        SERVER_ERRORS.labels(kind="rate_limit_store").inc()
+        raise ServiceUnavailable("rate-limit store unavailable", retry_after=2) from exc
+
+
+def _refusal(decision: Decision) -> RateLimited:
+    return RateLimited(
+        f"too many requests ({decision.category})",
+        retry_after=decision.retry_after_s,
+        headers=decision.headers(),
+    )
 
 
 def _tighter(a: Decision, b: Decision) -> bool:
