@@ -50,7 +50,6 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeyParameters, KeySet, RSAKey, import_key
-from joserfc.jws import JWSRegistry
 
 from homeroom.errors import Conflict, InvalidInput
 from homeroom.secrets.live import KeyVersions, LiveKeys, previous_is_live
@@ -192,7 +191,6 @@ class KeyRing:
         self._verified: dict[str, VerifiedToken] = {}
         self._kids: frozenset[str] = frozenset()  # of the published set the memo vouches for
         self._verified_lock = threading.Lock()
-        self._registries: dict[tuple[str, ...], JWSRegistry] = {}
 
     def ref(self, alg: str) -> str:
         return self.source.ref(key_name(alg))
@@ -225,12 +223,7 @@ class KeyRing:
         known = self._verified.get(token)
         if known is not None and known.header.get("alg") in algorithms:
             return known
-        registry = self._registries.get(tuple(algorithms))
-        if registry is None:
-            registry = self._registries[tuple(algorithms)] = JWSRegistry(
-                algorithms=list(algorithms)
-            )
-        decoded = jwt.decode(token, self._public, registry=registry)
+        decoded = jwt.decode(token, self._public, algorithms=list(algorithms))
         verified = VerifiedToken(decoded.header, decoded.claims)
         self._keep(token, verified)
         return verified

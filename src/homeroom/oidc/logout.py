@@ -24,7 +24,6 @@ from typing import Any
 
 import httpx
 import structlog
-from joserfc import jwt
 from joserfc.errors import JoseError
 
 from homeroom.identity.sessions import Session
@@ -102,7 +101,7 @@ def parse_logout_request(ctx: OidcContext, pairs: Sequence[tuple[str, str]]) -> 
 
 def _verify_hint(ctx: OidcContext, hint: str) -> dict[str, Any]:
     try:
-        token = jwt.decode(hint, ctx.keys.verification_keys(), algorithms=ALLOWED_ALGS)
+        token = ctx.keys.decode(hint, ALLOWED_ALGS)
     except (JoseError, ValueError):
         raise InvalidRequest("id_token_hint is not a valid ID token", redirectable=False) from None
     if token.claims.get("iss") != ctx.issuer or token.header.get("typ") == "at+jwt":
