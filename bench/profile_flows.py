@@ -24,6 +24,7 @@ from tests.oidc.conftest import PASSWORD, REDIRECT
 
 from bench.asgi_flows import Browser, Flows
 from bench.conftest import seeded_container
+from homeroom.identity.passwords import PasswordHasher
 from homeroom.ops.logging import configure_logging
 from homeroom.web.app import create_app
 
@@ -42,12 +43,20 @@ def main() -> None:
         help="cProfile on the event loop thread's CPU clock (thread_time): what the loop "
         "itself spends, not what it waits for while pool threads run",
     )
+    parser.add_argument(
+        "--no-argon2",
+        action="store_true",
+        help="password_login without the argon2id verification (a string compare in its "
+        "place): the Python around it, for before/after comparisons of that code alone",
+    )
     args = parser.parse_args()
     container, data = seeded_container(
         Path(tempfile.mkdtemp(prefix="homeroom-profile-")), log_level="warning"
     )
     settings = container.settings
     configure_logging(settings.log_level, settings.log_json)  # as `homeroom serve` does
+    if args.no_argon2:
+        _skip_argon2(container.passwords)
     app = create_app(container)
     flows = Flows(app, data, REDIRECT, PASSWORD)
     host = settings.issuer.split("://", 1)[1]
@@ -101,6 +110,15 @@ def main() -> None:
         f"{1e6 * loop_cpu / args.rounds:,.0f} us of it on the event loop's thread"
     )
     container.close()
+
+
+def _skip_argon2(hasher: PasswordHasher) -> None:
+    """Replace the hasher's verification by a compare with the seeded password."""
+
+    def verify(stored_hash: str | None, password: str) -> bool:
+        return stored_hash is not None and password == PASSWORD
+
+    hasher.verify = verify  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":

@@ -6,13 +6,19 @@ import json
 from urllib.parse import urlencode
 
 import pytest
+from prometheus_client import REGISTRY
 
 from homeroom.sharing.models import Connection
 from homeroom.tenancy import TenantScope
 from tests.oidc.conftest import ISSUER, OP, REDIRECT, pkce_pair, query_of
 
 
-def test_without_a_session_the_user_is_sent_to_sign_in_and_back(op: OP) -> None:
+def _errors(error: str) -> float:
+    labels = {"endpoint": "authorize", "error": error}
+    return REGISTRY.get_sample_value("homeroom_oidc_errors_total", labels) or 0.0
+
+
+def test_without_a_session_the_user_signs_in_and_goes_straight_on_to_the_app(op: OP) -> None:
     r = op.authorize(district="springfield", login_hint="lisa")
     assert r.status_code == 302
     login = r.headers["location"]
@@ -20,10 +26,62 @@ def test_without_a_session_the_user_is_sent_to_sign_in_and_back(op: OP) -> None:
     q = query_of(login)
     assert q["district"] == "springfield" and q["username"] == "lisa"
     assert q["next"].startswith("/authorize?")
+    # The sign-in's answer is the authorization's (web.oidc.continue_authorization): the
+    # browser goes back to the app with its code, not first to /authorize again.
     done = op.login(next_url=q["next"])
-    assert done.headers["location"] == q["next"]
-    back = op.client.get(q["next"], follow_redirects=False)
-    assert back.headers["location"].startswith(REDIRECT + "?")
+    assert done.status_code == 303
+    assert done.headers["location"].startswith(REDIRECT + "?")
+    back = query_of(done.headers["location"])
+    assert set(back) == {"code", "state", "iss"}
+    assert back["state"] == "st-123" and back["iss"] == ISSUER
+    assert "homeroom_session=" in done.headers["set-cookie"]
+    assert op.exchange(back["code"]).status_code == 200
+    assert op.exchange(back["code"]).status_code == 400  # still single-use
+    again = op.authorize()  # the session the form started: no second sign-in
+    assert again.headers["location"].startswith(REDIRECT + "?")
+
+
+def test_signing_in_for_a_request_the_app_must_refuse_sends_its_error_once(op: OP) -> None:
+    """A redirectable error (RFC 6749 §4.1.2.1) goes to the app from the form's answer,
+    counted once."""
+    next_url = "/authorize?" + urlencode(
+        {
+            "response_type": "code",
+            "client_id": op.app.id,
+            "redirect_uri": REDIRECT,
+            "scope": "openid no-such-scope",
+            "state": "st-9",
+        }
+    )
+    before = _errors("invalid_scope")
+    done = op.login(next_url=next_url)
+    assert done.status_code == 303
+    assert done.headers["location"].startswith(REDIRECT + "?")
+    back = query_of(done.headers["location"])
+    assert back["error"] == "invalid_scope" and back["state"] == "st-9"
+    assert _errors("invalid_scope") == before + 1
+
+
+def test_signing_in_for_a_request_with_an_unverified_redirect_shows_our_page(op: OP) -> None:
+    """An error that must not redirect (unknown client) is left to GET /authorize, which
+    shows it on our page at that URL: the form never sends the browser anywhere else, and
+    the error is counted once."""
+    next_url = "/authorize?" + urlencode(
+        {
+            "response_type": "code",
+            "client_id": "app_nonexistent000000000",
+            "redirect_uri": "https://evil.example/callback",
+            "scope": "openid",
+            "state": "st-9",
+        }
+    )
+    counted = sum(_errors(e) for e in ("invalid_request", "invalid_client", "unauthorized_client"))
+    done = op.login(next_url=next_url)
+    assert done.status_code == 303 and done.headers["location"] == next_url
+    page = op.client.get(next_url, follow_redirects=False)
+    assert page.status_code == 400 and "location" not in page.headers
+    after = sum(_errors(e) for e in ("invalid_request", "invalid_client", "unauthorized_client"))
+    assert after == counted + 1
 
 
 def test_a_code_is_issued_with_state_and_iss(op: OP) -> None:

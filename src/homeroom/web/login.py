@@ -32,6 +32,7 @@ from homeroom.ops.metrics import LOGINS
 from homeroom.roster.models import User
 from homeroom.web.forms import BodyTooLarge, MalformedForm, urlencoded_fields
 from homeroom.web.hot import HotRoute, blocking
+from homeroom.web.oidc import continue_authorization
 from homeroom.web.pages import csrf_of, render
 from homeroom.wiring import Container
 
@@ -239,7 +240,11 @@ def _signed_in(
     session = container.sessions.start(user.district_id, user.id, "password")
     response: Response
     if next_url:
-        response = RedirectResponse(next_url, status_code=303)
+        # Straight on to the app when the sign-in came from an authorization request
+        # (web.oidc.continue_authorization), else to ``next``. 303: the browser follows a
+        # POST's redirect with a GET (RFC 9110 §15.4.4).
+        onward = continue_authorization(request, next_url, session) or next_url
+        response = RedirectResponse(onward, status_code=303)
     else:
         response = render(
             request,

@@ -9,6 +9,7 @@ failures are never dressed up as OAuth errors: they escape as 5xx and are counte
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -114,26 +115,55 @@ async def authorize_post(request: Request) -> Response:
     return await run_in_threadpool(_authorize, request, pairs)
 
 
-def _authorize(request: Request, pairs: list[tuple[str, str]]) -> Response:
-    container = _container(request)
-    ctx = container.oidc
+def _decide(
+    request: Request, pairs: list[tuple[str, str]], session: Session | None
+) -> str | LoginNeeded | OAuthError:
+    """The authorization request's outcome: the URL to send the browser back to the app
+    with (a code, or an error the app is to hear about), sign-in first, or an error to
+    show on our own page (RFC 6749 §4.1.2.1: never redirect to an unverified URI)."""
+    ctx = _container(request).oidc
     try:
         parsed = parse_authorization_request(ctx, pairs)
-        outcome = authorize(ctx, parsed, current_session(request))
+        outcome = authorize(ctx, parsed, session)
     except OAuthError as error:
-        OIDC_ERRORS.labels(endpoint="authorize", error=error.error).inc()
         if error.redirect_to is not None and error.redirectable:
-            target = error.redirect_uri(error.redirect_to, error.state, ctx.issuer)
-            return RedirectResponse(target, status_code=302, headers=NO_STORE)
+            OIDC_ERRORS.labels(endpoint="authorize", error=error.error).inc()
+            return error.redirect_uri(error.redirect_to, error.state, ctx.issuer)
+        return error
+    return outcome if isinstance(outcome, LoginNeeded) else outcome.url
+
+
+def _authorize(request: Request, pairs: list[tuple[str, str]]) -> Response:
+    outcome = _decide(request, pairs, current_session(request))
+    if isinstance(outcome, OAuthError):
+        OIDC_ERRORS.labels(endpoint="authorize", error=outcome.error).inc()
         return render(
             request,
             "oidc/error.html",
-            {"error": error.error, "description": error.description},
+            {"error": outcome.error, "description": outcome.description},
             status_code=400,
         )
     if isinstance(outcome, LoginNeeded):
         return RedirectResponse(outcome.login_url(), status_code=302, headers=NO_STORE)
-    return RedirectResponse(outcome.url, status_code=302, headers=NO_STORE)
+    return RedirectResponse(outcome, status_code=302, headers=NO_STORE)
+
+
+def continue_authorization(request: Request, next_url: str, session: Session) -> str | None:
+    """Where the sign-in form's response can send the browser at once, or None.
+
+    A sign-in that came from an authorization request used to answer "303 to
+    ``/authorize?...``", and the browser's next request got the code. The same decision
+    made here, with the session just started, saves that round trip: for a student on a
+    school network one redirect fewer, for the server one request fewer per password
+    sign-in. Only an answer that leaves for the app (its code, or an error redirect to its
+    registered URI) is taken; anything shown on our own pages (an error page, another
+    sign-in) is left to the ``GET /authorize`` it always was, so that it renders at that
+    URL and is counted once."""
+    parts = urlsplit(next_url)
+    if parts.path != "/authorize":
+        return None
+    outcome = _decide(request, parse_qsl(parts.query, keep_blank_values=True), session)
+    return outcome if isinstance(outcome, str) else None
 
 
 # ------------------------------------------------------------------ token and friends

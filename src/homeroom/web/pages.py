@@ -16,6 +16,9 @@ from homeroom.web.csrf import CsrfProtector
 __all__ = ["csrf_of", "form_source", "render", "templates"]
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# The templates ship inside the package and change only with a new release: no stat() of
+# each template file (and its base) on every render to see whether it changed on disk.
+templates.env.auto_reload = False
 
 _PAGE_HEADERS = {
     "Cache-Control": "no-store",

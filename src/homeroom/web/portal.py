@@ -37,6 +37,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["portal"], include_in_schema=False)
 
 _TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "portal" / "templates"))
+_TEMPLATES.env.auto_reload = False  # packaged templates, as in web.pages
 _STATIC_DIR = Path(__file__).parent / "static"
 _STATIC = {str(p.relative_to(_STATIC_DIR)): p for p in _STATIC_DIR.rglob("*") if p.is_file()}
 LANG_COOKIE = "homeroom_lang"

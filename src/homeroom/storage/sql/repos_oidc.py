@@ -143,6 +143,16 @@ _USER_COLUMNS = (
     roster.users.c.status,
 )
 
+# The sign-in reads' statements, built once with the district and the user as bound
+# parameters: building a select and its cache key on every call was 40 % of a password
+# sign-in's lookup (bench/profile_flows.py password_login --no-argon2).
+_FIND_USER = select(*_USER_COLUMNS).where(
+    roster.users.c.district_id == bindparam("d"), roster.users.c.id == bindparam("u")
+)
+_CREDENTIALS = select(*_USER_COLUMNS, roster.users.c.password_hash).where(
+    roster.users.c.district_id == bindparam("d"), roster.users.c.username == bindparam("n")
+)
+
 
 class SqlSignInUsers:
     """The one read of the instant-login hot path: a user's claims columns, one statement
@@ -155,21 +165,12 @@ class SqlSignInUsers:
         self.district_id = district_id
 
     def find(self, user_id: str) -> User | None:
-        row = self.conn.execute(
-            select(*_USER_COLUMNS).where(
-                roster.users.c.district_id == self.district_id, roster.users.c.id == user_id
-            )
-        ).first()
+        row = self.conn.execute(_FIND_USER, {"d": self.district_id, "u": user_id}).first()
         return None if row is None else _user(row)
 
     def credentials(self, username: str) -> tuple[User, str | None] | None:
         """The sign-in form's one read: a user's claims columns and password hash."""
-        row = self.conn.execute(
-            select(*_USER_COLUMNS, roster.users.c.password_hash).where(
-                roster.users.c.district_id == self.district_id,
-                roster.users.c.username == username,
-            )
-        ).first()
+        row = self.conn.execute(_CREDENTIALS, {"d": self.district_id, "n": username}).first()
         return None if row is None else (_user(row), row.password_hash)
 
     def find_shared(self, user_id: str, policy: SharingPolicy | None) -> tuple[User | None, bool]:
