@@ -88,3 +88,28 @@ def test_bad_curves_and_models_are_rejected() -> None:
         RateCurve(())
     with pytest.raises(InvalidInput, match="model"):
         Plan("http://x", {"health": 1}, "half-open", constant(1, 1).phases, 0.0)
+
+
+def test_badge_login_needs_badges_and_the_morning_leaves_it_out_without_them() -> None:
+    from homeroom.loadtest.plan import BACK_TO_SCHOOL_MIX
+    from homeroom.loadtest.runner import build_plan
+
+    def plan(scenario: str | None, seed: dict[str, object]) -> Plan:
+        return build_plan(
+            url="http://127.0.0.1:9",
+            scenario=scenario,
+            profile="back-to-school" if scenario is None else None,
+            rate=10,
+            duration=10,
+            seed_file=seed,
+        )
+
+    homeroom = {"client_id": "app_x", "badges": ["http://h/d/lt/badge#hrb1.x"]}
+    other = {"client_id": "loadtest"}  # oidc-provider's seed: no badges
+    assert plan(None, homeroom).mix == BACK_TO_SCHOOL_MIX
+    assert plan(None, other).mix == {
+        k: v for k, v in BACK_TO_SCHOOL_MIX.items() if k != "badge_login"
+    }
+    assert plan("badge_login", homeroom).mix == {"badge_login": 1.0}
+    with pytest.raises(InvalidInput, match="badge_login needs badges in the seed file"):
+        plan("badge_login=5,instant_login=5", other)

@@ -6,7 +6,12 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
+
+from homeroom.errors import Conflict
 from homeroom.loadtest.seed import REDIRECT_URI, seed_loadtest
+from homeroom.portal.errors import SignInFailed
+from homeroom.roster.models import Role
 from homeroom.storage.sql.types import utcnow
 from homeroom.tenancy import TenantScope
 from homeroom.wiring import Container
@@ -34,3 +39,45 @@ def test_seed_creates_users_app_and_connection(container: Container, tmp_path: P
     again = seed_loadtest(container, district="lt", users=4, password="pw-for-load", out=out)
     assert (again.users_created, again.users_existing) == (1, 3)
     assert again.client_id != first.client_id
+
+
+def test_seed_issues_a_badge_per_user_and_a_reseed_voids_the_old_ones(
+    container: Container, tmp_path: Path
+) -> None:
+    """badge_login signs in with the payloads the seed writes: each one is its user's, the
+    district's other badge grades stay on, and a re-seed's new badges replace the old."""
+    admin = container.roster_admin
+    district = admin.create_district("lt", "Load test")
+    container.badges.set_grades(district, ["KG"], actor="test")
+    out = tmp_path / "seed.json"
+    seed_loadtest(container, district="lt", users=3, password="pw-for-load", out=out)
+    first = json.loads(out.read_text())["badges"]
+    assert len(first) == 3 and len(set(first)) == 3
+    district = admin.district("lt")
+    assert district.settings["badge_grades"] == ["03", "KG"]
+
+    def user_of(payload: str) -> str:
+        session = container.portal.sign_in_badge(district, payload, "198.51.100.7")
+        with TenantScope(district.id), container.db.scoped() as uow:
+            return uow.users.get(session.user_id).username
+
+    assert [user_of(p) for p in first] == ["lt-user-00001", "lt-user-00002", "lt-user-00003"]
+
+    seed_loadtest(container, district="lt", users=3, password="pw-for-load", out=out)
+    second = json.loads(out.read_text())["badges"]
+    assert not set(second) & set(first)
+    assert user_of(second[1]) == "lt-user-00002"
+    with pytest.raises(SignInFailed):
+        user_of(first[1])
+
+
+def test_seed_refuses_a_district_whose_user_of_that_name_is_not_a_load_test_student(
+    container: Container, tmp_path: Path
+) -> None:
+    container.roster_admin.create_district("lt", "Load test")
+    container.roster_admin.create_user(
+        "lt", username="lt-user-00001", role=Role.TEACHER, password="pw-for-load"
+    )
+    with pytest.raises(Conflict, match="not an active grade-03 student"):
+        seed_loadtest(container, district="lt", users=1, password="pw-for-load", out=tmp_path / "s")
+    assert not (tmp_path / "s").exists()

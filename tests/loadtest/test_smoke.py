@@ -194,6 +194,7 @@ def seeded(live_server: LiveServer, tmp_path: Path) -> Path:
     [
         "instant_login",
         "password_login",
+        "badge_login",
         "refresh",
         "client_credentials",
         "roster_paging",
@@ -215,6 +216,20 @@ def test_oidc_scenario_smoke(
     )  # fmt: skip
     assert code == 0, (err, s.get("errors_by_kind"))
     assert s["flows_ok"] == 50 and s["flows_failed"] == 0
+    if scenario == "badge_login":  # the portal's badge page and launchpad, then the app
+        assert {k for k in s["steps"] if k.startswith("badge_login.")} == {
+            f"badge_login.{step}"
+            for step in (
+                "flow",
+                "badge_page",
+                "badge_submit",
+                "launchpad",
+                "authorize",
+                "token",
+                "userinfo",
+            )
+        }, s["steps"].keys()
+        assert s["logins_total"] == 50
     if scenario == "refresh":
         # The sign-in that issues each browser's first refresh token is warm-up, outside
         # the window: every counted refresh flow is one rotation and nothing else.

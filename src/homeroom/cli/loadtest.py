@@ -36,7 +36,8 @@ def run(
         str | None,
         typer.Option(
             help="Scenario, or weighted mix 'instant_login=70,refresh=30'. Scenarios: health, "
-            "instant_login, password_login, refresh, client_credentials, roster_paging."
+            "instant_login, password_login, badge_login, refresh, client_credentials, "
+            "roster_paging."
         ),
     ] = None,
     profile: Annotated[
@@ -156,7 +157,8 @@ def seed(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Create the users, app and connection a load test needs; write their credentials."""
+    """Create the users, badges, app and connection a load test needs; write their
+    credentials."""
     import secrets
 
     from homeroom.cli.main import emit, state
@@ -174,9 +176,11 @@ def seed(
             "users_created": result.users_created,
             "users_existing": result.users_existing,
             "client_id": result.client_id,
+            "badges_issued": result.badges_issued,
         },
         as_json,
         f"seeded {district}: {result.users_created} users created, "
-        f"{result.users_existing} already there; app {result.client_id}; "
+        f"{result.users_existing} already there, {result.badges_issued} badges issued; "
+        f"app {result.client_id}; "
         f"credentials in {result.file}",
     )

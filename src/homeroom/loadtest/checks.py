@@ -27,6 +27,7 @@ __all__ = [
     "CheckFailed",
     "Form",
     "callback_code",
+    "find_form",
     "find_login_form",
     "pkce_pair",
     "verify_jwt",
@@ -147,6 +148,18 @@ class _FormParser(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
             self._current = None
+
+
+def find_form(html: str, page_url: str, field_name: str) -> Form:
+    """The first POST form carrying a field named ``field_name`` (a hidden one, such as
+    the badge page's ``payload``), its action made absolute."""
+    parser = _FormParser()
+    parser.feed(html)
+    for form in parser.forms:
+        if form.method == "post" and field_name in form.fields:
+            form.action = urljoin(page_url, form.action or page_url)
+            return form
+    raise CheckFailed(f"no_form_with_{field_name}")
 
 
 def find_login_form(html: str, page_url: str) -> Form:

@@ -33,24 +33,27 @@ SCENARIOS = (
     "health",
     "instant_login",
     "password_login",
+    "badge_login",
     "refresh",
     "client_credentials",
     "roster_paging",
 )
 """Every scenario the harness knows (see :mod:`.scenarios`)."""
 
-LOGIN_SCENARIOS = frozenset({"instant_login", "password_login"})
+LOGIN_SCENARIOS = frozenset({"instant_login", "password_login", "badge_login"})
 """Flows that are a person signing in: the basis of logins/s and of down minutes."""
 
 BACK_TO_SCHOOL_MIX: dict[str, float] = {
-    "instant_login": 70.0,
-    "password_login": 10.0,
+    "instant_login": 64.0,
+    "password_login": 8.0,
+    "badge_login": 8.0,
     "refresh": 10.0,
     "client_credentials": 5.0,
     "roster_paging": 5.0,
 }
-"""08:00 on a school day: mostly portal clicks into apps, some typed passwords, apps
-refreshing tokens and syncing rosters in the background."""
+"""08:00 on a school day: mostly portal clicks into apps, some typed passwords and scanned
+badges, apps refreshing tokens and syncing rosters in the background. Against a seed file
+without badges (another provider's) the profile leaves ``badge_login`` out."""
 
 
 @dataclass(frozen=True, slots=True)

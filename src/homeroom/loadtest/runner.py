@@ -73,10 +73,17 @@ def build_plan(
         raise InvalidInput(f"--profile must be one of {', '.join(PROFILES)}")
     if profile == "back-to-school":
         mix = dict(ScenarioMix.parse(scenario).weights) if scenario else dict(BACK_TO_SCHOOL_MIX)
+        if not scenario and seed_file is not None and not seed_file.get("badges"):
+            del mix["badge_login"]  # a provider without badges: the rest of the morning
         phases: tuple[Phase, ...] = back_to_school(rate, duration).phases
     else:
         mix = dict(ScenarioMix.parse(scenario or "health").weights)
         phases = constant(rate, duration).phases
+    if "badge_login" in mix and seed_file is not None and not seed_file.get("badges"):
+        raise InvalidInput(
+            "scenario badge_login needs badges in the seed file "
+            "(written by 'homeroom loadtest seed')"
+        )
     needs_seed = set(mix) - {"health"}
     if needs_seed and not seed_file:
         raise InvalidInput(

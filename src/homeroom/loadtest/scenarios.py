@@ -31,6 +31,7 @@ from joserfc.jwk import KeySet
 from homeroom.loadtest.checks import (
     CheckFailed,
     callback_code,
+    find_form,
     find_login_form,
     pkce_pair,
     verify_jwt,
@@ -108,9 +109,16 @@ class Target:
     username_prefix: str = "lt-user-"
     users: int = 0
     password: str = ""
+    badges: tuple[str, ...] = ()  # QR payloads, in the users' order (Homeroom's seed only)
 
     def username(self, n: int) -> str:
         return f"{self.username_prefix}{(n % max(self.users, 1)) + 1:05d}"
+
+    def badge(self, n: int) -> str:
+        """The payload on user ``n``'s badge (the same user as :meth:`username`)."""
+        if not self.badges:
+            raise CheckFailed("no_badges_in_seed_file")
+        return self.badges[(n % max(self.users, 1)) % len(self.badges)]
 
 
 def discover(http: Http, url: str, seed: Mapping[str, Any]) -> Target:
@@ -120,6 +128,8 @@ def discover(http: Http, url: str, seed: Mapping[str, Any]) -> Target:
         raise CheckFailed(f"discovery_http_{reply.status}")
     meta = reply.json()
     known = {k: v for k, v in seed.items() if k in Target.__dataclass_fields__}
+    if "badges" in known:
+        known["badges"] = tuple(str(b) for b in known["badges"])
     return Target(
         **{
             **known,
@@ -324,6 +334,34 @@ class Browser:
         self.signed_in = True
         return tokens
 
+    def badge_sign_in(self, flow: Flow) -> None:
+        """A child's browser opens the badge page the QR code points at, the page's script
+        posts the scanned payload, and the portal's launchpad opens."""
+        self.http.clear_cookies()
+        self.signed_in = False
+        payload = self.target.badge(self.number)
+        parts = urlsplit(payload)
+        page_url = self.target.url + parts.path  # the seed's issuer may not be --url
+        with flow.step("badge_page"):
+            reply = self.expect(self.http.request("GET", page_url, name="badge_page"), 200)
+            form = find_form(reply.body.decode("utf-8", "replace"), page_url, "payload")
+        with flow.step("badge_submit"):
+            reply = self.http.request(
+                "POST",
+                form.action,
+                name="badge_submit",
+                form={**form.fields, "payload": payload},
+            )
+            location = reply.header("location") if reply.status == 303 else None
+            if location is None:
+                raise CheckFailed(f"badge_http_{reply.status}" if reply.status else "connection")
+            launchpad = urljoin(form.action, location)
+            if not urlsplit(launchpad).path.endswith("/apps"):
+                raise CheckFailed("badge_not_to_launchpad")
+        with flow.step("launchpad"):
+            self.expect(self.http.request("GET", launchpad, name="launchpad"), 200)
+        self.signed_in = True
+
     def app_access_token(self, flow: Flow) -> str:
         if self.app_token is not None and self.app_token[1] > time.time() + 5:
             return self.app_token[0]
@@ -374,6 +412,12 @@ def instant_login(b: Browser, flow: Flow) -> None:
     if not b.signed_in:
         b.password_sign_in(flow, b.target.scope)  # first flow of this browser: sign in
         return
+    _app_sign_in(b, flow)
+
+
+def _app_sign_in(b: Browser, flow: Flow) -> None:
+    """An app's sign-in with the browser's live session: no form, one round trip each for
+    authorize, token and userinfo."""
     url, state, nonce, verifier = b.authorize_url(b.target.scope)
     with flow.step("authorize"):
         reply = b.http.request("GET", url, name="authorize")
@@ -390,6 +434,14 @@ def instant_login(b: Browser, flow: Flow) -> None:
 
 def password_login(b: Browser, flow: Flow) -> None:
     b.password_sign_in(flow, b.target.scope)
+
+
+def badge_login(b: Browser, flow: Flow) -> None:
+    """A fresh browser signs in with the student's QR badge on the district portal, then
+    opens an app from the launchpad: authorize → token → userinfo, verified as for an
+    instant login."""
+    b.badge_sign_in(flow)
+    _app_sign_in(b, flow)
 
 
 def refresh(b: Browser, flow: Flow) -> None:
@@ -454,6 +506,7 @@ SCENARIO_FLOWS: dict[str, Callable[[Browser, Flow], None]] = {
     "health": health,
     "instant_login": instant_login,
     "password_login": password_login,
+    "badge_login": badge_login,
     "refresh": refresh,
     "client_credentials": client_credentials,
     "roster_paging": roster_paging,
