@@ -185,6 +185,9 @@ class Flows:
         }
         status, headers, _ = await b.request("POST", "/login", body=urlencode(form).encode())
         assert status == 303, status
-        location = urlsplit(headers["location"])
-        status, headers, _ = await b.request("GET", location.path, location.query)
+        if headers["location"].startswith(self.redirect + "?"):
+            status = 302  # straight on to the app (web.oidc.continue_authorization)
+        else:
+            location = urlsplit(headers["location"])
+            status, headers, _ = await b.request("GET", location.path, location.query)
         await self._redeem(b, status, headers, verifier)
