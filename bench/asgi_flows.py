@@ -118,7 +118,12 @@ class Flows:
         return query, verifier
 
     async def _redeem(
-        self, b: Browser, status: int, headers: dict[str, str], verifier: str
+        self,
+        b: Browser,
+        status: int,
+        headers: dict[str, str],
+        verifier: str,
+        sub: str | None = None,
     ) -> None:
         assert status == 302, status
         query = parse_qs(urlsplit(headers["location"]).query)
@@ -138,7 +143,7 @@ class Flows:
         b.refresh_token = tokens.get("refresh_token", b.refresh_token)
         bearer = (("authorization", "Bearer " + tokens["access_token"]),)
         status, _, body = await b.request("GET", "/userinfo", headers=bearer)
-        assert status == 200 and json.loads(body)["sub"] == self.data["student"].id, body
+        assert status == 200 and json.loads(body)["sub"] == (sub or self.data["student"].id), body
 
     async def client_credentials(self, b: Browser) -> None:
         """One client-credentials grant (the app's own token)."""
@@ -191,3 +196,20 @@ class Flows:
             location = urlsplit(headers["location"])
             status, headers, _ = await b.request("GET", location.path, location.query)
         await self._redeem(b, status, headers, verifier)
+
+    async def badge_login(self, b: Browser) -> None:
+        """A new browser: badge page → scanned payload (CSRF) → launchpad → authorize → token
+        → userinfo, checked as the load harness's ``badge_login`` checks it."""
+        b.cookies.clear()
+        path = urlsplit(self.data["badge"]).path
+        status, _, page = await b.request("GET", path)
+        csrf = re.search(rb'name="csrf_token" value="([^"]+)"', page)
+        assert status == 200 and csrf, page
+        form = {"csrf_token": csrf.group(1).decode(), "payload": self.data["badge"]}
+        status, headers, _ = await b.request("POST", path, body=urlencode(form).encode())
+        assert status == 303 and headers["location"].endswith("/apps"), (status, headers)
+        status, _, page = await b.request("GET", urlsplit(headers["location"]).path)
+        assert status == 200 and b"/launch/" in page, page
+        query, verifier = self._authorization()
+        status, headers, _ = await b.request("GET", "/authorize", query)
+        await self._redeem(b, status, headers, verifier, self.data["badge_user"].id)

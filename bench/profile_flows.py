@@ -7,9 +7,9 @@ network, so a change to a hot path can be compared before and after within minut
     taskset -c 0 .venv/bin/python -m bench.profile_flows client_credentials 3000
     taskset -c 0 .venv/bin/python -m bench.profile_flows refresh 1000 --profile
 
-Scenarios: instant_login, password_login, client_credentials, refresh. The app is the
-quick-start shape (SQLite file, in-process KV and rate limiter), seeded as the OIDC tests
-seed it. ``--profile`` prints a pyinstrument tree of the timed rounds.
+Scenarios: instant_login, password_login, badge_login, client_credentials, refresh. The app
+is the quick-start shape (SQLite file, in-process KV and rate limiter), seeded as the OIDC
+tests seed it, plus a third-grader with a QR badge. ``--profile`` prints a pyinstrument tree of the timed rounds.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import asyncio
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.oidc.conftest import PASSWORD, REDIRECT
 
@@ -26,9 +27,11 @@ from bench.asgi_flows import Browser, Flows
 from bench.conftest import seeded_container
 from homeroom.identity.passwords import PasswordHasher
 from homeroom.ops.logging import configure_logging
+from homeroom.roster.models import District, Role
 from homeroom.web.app import create_app
+from homeroom.wiring import Container
 
-SCENARIOS = ("instant_login", "password_login", "client_credentials", "refresh")
+SCENARIOS = ("instant_login", "password_login", "badge_login", "client_credentials", "refresh")
 
 
 def main() -> None:
@@ -55,6 +58,7 @@ def main() -> None:
     )
     settings = container.settings
     configure_logging(settings.log_level, settings.log_json)  # as `homeroom serve` does
+    data.update(_badge(container, data["district"]))
     if args.no_argon2:
         _skip_argon2(container.passwords)
     app = create_app(container)
@@ -110,6 +114,17 @@ def main() -> None:
         f"{1e6 * loop_cpu / args.rounds:,.0f} us of it on the event loop's thread"
     )
     container.close()
+
+
+def _badge(container: Container, district: District) -> dict[str, Any]:
+    """A third-grader, badges on for grade 03, and the payload printed on the child's QR."""
+    user = container.roster_admin.create_user(
+        district.slug, username="maggie", role=Role.STUDENT, given_name="Maggie", grade="03"
+    )
+    district = container.badges.set_grades(district, ["03"], actor="bench")
+    container.oidc.clients.invalidate()
+    (issued,) = container.badges.issue(district, [user], actor="bench")
+    return {"badge": issued.payload, "badge_user": user}
 
 
 def _skip_argon2(hasher: PasswordHasher) -> None:

@@ -173,6 +173,7 @@ class Container:
             self.sign_in_lockout,
             self.badges,
             self.settings.issuer,
+            self.oidc.clients,
         )
 
     @cached_property

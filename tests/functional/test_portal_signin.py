@@ -408,3 +408,128 @@ def test_forged_badges_lock_badge_sign_in_on_that_device(limited_site: Site) -> 
     assert _logins("badge", "locked") == before + 1
     time.sleep(2.2)
     assert scan(real.payload).status_code == 303
+
+
+# ----------------------------------------------------------------- badge pages as hot paths
+
+
+def _badge_site(site: Site) -> tuple[District, str]:
+    """Badges on for KG in alpha; a kindergartner and the payload on their QR code."""
+    container = site.container
+    alpha = container.badges.set_grades(site.alpha, ["KG"], actor="test")
+    small = container.roster_admin.create_user(
+        "alpha", username="small", role=Role.STUDENT, grade="KG"
+    )
+    (issued,) = container.badges.issue(alpha, [small], actor="test")
+    return alpha, issued.payload
+
+
+def _scan(site: Site, payload: str) -> Any:
+    token = _page_csrf(site.client, "/d/alpha/badge")
+    return site.client.post(
+        "/d/alpha/badge",
+        data={"payload": payload, "csrf_token": token},
+        follow_redirects=False,
+    )
+
+
+def test_badge_pages_and_launchpad_are_served_ahead_of_fastapi(site: Site) -> None:
+    """The three pages of a badge sign-in are hot routes (``web.hot``), found by pattern
+    with the district slug as a path parameter; their neighbours are not."""
+    hot = site.client.app.hot  # type: ignore[attr-defined]
+    assert hot is not None
+
+    def find(method: str, path: str) -> tuple[str, dict[str, str]] | None:
+        scope: dict[str, Any] = {"type": "http", "method": method, "path": path}
+        route = hot.find(scope)
+        return None if route is None else (route.path, scope.get("path_params", {}))
+
+    assert find("GET", "/d/alpha/badge") == ("/d/{slug}/badge", {"slug": "alpha"})
+    assert find("POST", "/d/alpha/badge") == ("/d/{slug}/badge", {"slug": "alpha"})
+    assert find("GET", "/d/beta/apps") == ("/d/{slug}/apps", {"slug": "beta"})
+    assert find("PUT", "/d/alpha/apps") is None
+    assert find("POST", "/d/alpha/badge/photo") is None
+    assert find("GET", "/d/alpha/badges") is None
+    assert find("GET", "/d/alpha") is None
+    assert find("GET", "/authorize") == ("/authorize", {})  # fixed paths: one dict lookup
+    # A method the hot route does not serve is FastAPI's 405, as before.
+    assert site.client.put("/d/alpha/apps").status_code == 405
+
+
+def test_a_badge_scan_signs_in_and_bad_forms_get_clear_answers(site: Site) -> None:
+    _, payload = _badge_site(site)
+    done = _scan(site, payload)
+    assert done.status_code == 303 and done.headers["location"] == "/d/alpha/apps"
+    assert [o for o, _ in _audit(site, site.alpha, "signin.badge")] == ["success"]
+    launchpad = site.client.get("/d/alpha/apps")
+    assert launchpad.status_code == 200 and "/d/alpha/launch/" in launchpad.text
+    # Too large to be a badge form: 413, nothing else done.
+    big = site.client.post(
+        "/d/alpha/badge",
+        content=b"payload=" + b"x" * 9000,
+        follow_redirects=False,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert big.status_code == 413
+    # Not urlencoded text: no CSRF token, so the badge page again with the form error.
+    broken = site.client.post(
+        "/d/alpha/badge",
+        content=b"\xff\xfe",
+        follow_redirects=False,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert broken.status_code == 400 and 'role="alert"' in broken.text
+    # An unknown district is the bare 404 on every hot page.
+    assert site.client.get("/d/nowhere/badge").status_code == 404
+    assert site.client.post("/d/nowhere/badge", data={"payload": payload}).status_code == 404
+    assert site.client.get("/d/nowhere/apps").status_code == 404
+    assert _logins("badge", "success") >= 1
+
+
+def test_turning_a_grade_off_stops_badges_at_once_though_the_page_is_cached(
+    site: Site,
+) -> None:
+    """The badge page and the launchpad read the district from the provider's short-lived
+    cache; the scan itself reads it fresh, so a grade turned off refuses the next scan."""
+    alpha, payload = _badge_site(site)
+    token = _page_csrf(site.client, "/d/alpha/badge")  # the district is cached now
+    site.container.badges.set_grades(alpha, ["01"], actor="test")  # KG off, badges still on
+    refused = site.client.post(
+        "/d/alpha/badge",
+        data={"payload": payload, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 401
+    site.container.badges.set_grades(alpha, [], actor="test")  # badges off altogether
+    off = site.client.post(
+        "/d/alpha/badge",
+        data={"payload": payload, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert off.status_code == 404
+
+
+def test_a_warm_launchpad_reads_no_district_and_no_app(site: Site) -> None:
+    """After the first launchpad, the district and the apps come from the provider's cache:
+    the page reads only the signed-in user and the district's connections."""
+    from sqlalchemy import event
+
+    _, payload = _badge_site(site)
+    assert _scan(site, payload).status_code == 303
+    assert site.client.get("/d/alpha/apps").status_code == 200  # warm
+    statements: list[str] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "set_config" not in statement:
+            statements.append(statement.lower())
+
+    engine = site.container.db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        page = site.client.get("/d/alpha/apps")
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    assert page.status_code == 200 and "Reader" in page.text and "Plain" in page.text
+    assert "Gradebook" not in page.text  # teachers only
+    tables = [re.search(r"\bfrom (\w+)", s).group(1) for s in statements]  # type: ignore[union-attr]
+    assert sorted(tables) == ["connections", "user_schools", "users"], statements

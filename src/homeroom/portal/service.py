@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from homeroom.audit.group_commit import appender_for
 from homeroom.audit.models import AuditEvent
 from homeroom.errors import NotFound, RateLimited
 from homeroom.identity.badges import BadgeService, badge_grades, credential_from_payload
@@ -17,6 +18,7 @@ from homeroom.identity.lockout import BADGE_ACCOUNT, SignInLocked, SignInLockout
 from homeroom.identity.passwords import PasswordHasher
 from homeroom.identity.sessions import Session, SessionStore
 from homeroom.identity.upstream import district_idps
+from homeroom.oidc.clients import ClientDirectory
 from homeroom.portal.errors import SignInFailed, SignInThrottled
 from homeroom.roster.models import District, User, valid_slug
 from homeroom.sharing.models import ScopeMode
@@ -49,6 +51,7 @@ class PortalService:
     lockout: SignInLockout
     badges: BadgeService
     issuer: str
+    clients: ClientDirectory  # the OpenID Provider's cached apps and districts
 
     # ---------------------------------------------------------------- districts
 
@@ -58,6 +61,16 @@ class PortalService:
             raise NotFound("not found")
         with self.db.platform() as uow:
             district = uow.districts.by_slug(slug)
+        if district is None:
+            raise NotFound("not found")
+        return district
+
+    def page_district(self, slug: str) -> District:
+        """The district of a page that only shows things (the badge page, the launchpad),
+        from the provider's short-lived cache (``oidc.clients``: the instant login reads
+        its districts there too). Sign-ins and changes use :meth:`district`, which reads
+        the database, so turning badges off for a grade takes effect at once."""
+        district = self.clients.district_by_slug(slug) if valid_slug(slug) else None
         if district is None:
             raise NotFound("not found")
         return district
@@ -90,8 +103,10 @@ class PortalService:
     # ---------------------------------------------------------------- sign-in
 
     def _audit(self, district: District, event: AuditEvent) -> None:
-        with TenantScope(district.id), self.db.scoped() as uow:
-            uow.audit.append(event)
+        # On a hot path with the embedded stores this joins the loop turn's group commit
+        # and the response waits for it (``audit.group_commit``); elsewhere it is its own
+        # transaction.
+        appender_for(self.db).append(district.id, event)
 
     def _admit(self, district: District, action: str, account: str, ip: str) -> None:
         """The shared sign-in guard (address rate limit, account lockout); a refusal is
@@ -221,11 +236,10 @@ class PortalService:
             if c.scope_mode is not ScopeMode.SECTIONS or set(c.section_ids) & sections
         ]
         tiles: list[LaunchTile] = []
-        with self.db.platform() as uow:
-            for connection in connections:
-                app = uow.apps.find(connection.app_id)
-                if app is not None and app.status == "active":
-                    tiles.append(LaunchTile(app.id, app.name, app.icon_url))
+        for connection in connections:
+            app = self.clients.app(connection.app_id)  # active apps only, cached
+            if app is not None:
+                tiles.append(LaunchTile(app.id, app.name, app.icon_url))
         return sorted(tiles, key=lambda t: t.name.lower())
 
     def launch_url(self, district: District, user: User, client_id: str) -> str:

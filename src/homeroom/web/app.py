@@ -28,7 +28,7 @@ from homeroom.web import (
     usage_api,
 )
 from homeroom.web.errors import install_error_handlers
-from homeroom.web.hot import HotPaths, hot_routes
+from homeroom.web.hot import HotPaths, HotRoutes, hot_routes
 from homeroom.web.middleware import RequestContextMiddleware
 from homeroom.wiring import Container, build
 
@@ -42,15 +42,16 @@ class HomeroomApp(FastAPI):
     max_in_flight = 256
     shed_retry_after_s = 1
 
-    hot_paths: frozenset[str] = frozenset()
+    hot: HotRoutes | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Hot paths go straight to the stack built below (in-flight cap → ``HotPaths``):
         # FastAPI's and Starlette's own ``__call__`` (telemetry switch, root path) are
         # per-request work they do not need.
-        if scope["type"] == "http" and scope["path"] in self.hot_paths and not self.root_path:
-            if self.middleware_stack is None:
-                self.middleware_stack = self.build_middleware_stack()
+        if self.middleware_stack is None:
+            self.middleware_stack = self.build_middleware_stack()
+        assert self.hot is not None
+        if not self.root_path and self.hot.find(scope) is not None:
             scope["app"] = self
             await self.middleware_stack(scope, receive, send)
             return
@@ -58,10 +59,10 @@ class HomeroomApp(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         rest = super().build_middleware_stack()
-        self.hot_paths = frozenset(hot_routes(self.router.routes))
+        self.hot = hot_routes(self.router.routes)
         # Outermost: shed excess before routing, logging or any other work.
         return InFlightLimiter(
-            HotPaths(rest, hot_routes(self.router.routes)),
+            HotPaths(rest, self.hot),
             max_in_flight=self.max_in_flight,
             retry_after_s=self.shed_retry_after_s,
         )
@@ -83,7 +84,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(status.router)
     app.include_router(audit.router)
     oidc.install(app)  # OpenID Provider, sign-in page, bearer errors
-    app.include_router(portal.router)
+    portal.install(app)  # hot pages (badge, launchpad) ahead of its router
     app.include_router(portal_upstream.router)
     app.include_router(roster_api.build_router(roster_api.require_principal))
     roster_admin_api.install(app)  # district-admin API: sharing report, package upload

@@ -8,7 +8,10 @@ log, metrics, last-resort 500) and the handler itself, found by one dict lookup.
 path goes through FastAPI unchanged.
 
 The hot routes stay in the app's route table (``url_path_for``, the isolation suite's route
-enumeration, the OpenAPI exclusion) and are served the same way from either side.
+enumeration, the OpenAPI exclusion) and are served the same way from either side. Most are
+fixed paths (one dict lookup); a few portal pages carry the district in the path
+(``/d/{slug}/badge``): those are tried, by their compiled pattern, only for a path that
+starts with their fixed prefix, so every other request pays one ``startswith``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from homeroom.audit.group_commit import deferred_appends
@@ -30,7 +33,7 @@ from homeroom.web.middleware import RequestContextMiddleware
 if TYPE_CHECKING:
     from homeroom.wiring import Container
 
-__all__ = ["HotPaths", "HotRoute", "blocking", "hot_routes"]
+__all__ = ["HotPaths", "HotRoute", "HotRoutes", "blocking", "hot_routes"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 T = TypeVar("T")
@@ -90,25 +93,61 @@ class HotRoute(Route):
         await response(scope, receive, send)
 
 
-def hot_routes(routes: Iterable[BaseRoute]) -> dict[str, HotRoute]:
-    return {r.path: r for r in routes if isinstance(r, HotRoute)}
+class HotRoutes:
+    """Finds the hot route of a request: fixed paths by one dict lookup, templated paths
+    (``/d/{slug}/apps``) by their pattern after a prefix check."""
+
+    _SCOPE_KEY = "homeroom.hot_route"
+
+    def __init__(self, routes: Iterable[BaseRoute]) -> None:
+        hot = [r for r in routes if isinstance(r, HotRoute)]
+        self.fixed = {r.path: r for r in hot if not r.param_convertors}
+        self.templated = [r for r in hot if r.param_convertors]
+        self.prefixes = tuple({r.path.partition("{")[0] for r in self.templated})
+
+    def find(self, scope: Scope) -> HotRoute | None:
+        """The hot route serving this request (its method included), or None. A templated
+        match puts its path parameters in the scope, as Starlette's router would."""
+        if scope["type"] != "http":
+            return None
+        found: HotRoute | None = scope.get(self._SCOPE_KEY)
+        if found is not None:
+            return found
+        path: str = scope["path"]
+        route = self.fixed.get(path)
+        if route is None and self.prefixes and path.startswith(self.prefixes):
+            for candidate in self.templated:
+                match, child = candidate.matches(scope)
+                if match is Match.FULL:
+                    scope.update(child)
+                    route = candidate
+                    break
+        if route is None or not route.methods or scope["method"] not in route.methods:
+            return None
+        scope[self._SCOPE_KEY] = route
+        return route
+
+
+def hot_routes(routes: Iterable[BaseRoute]) -> HotRoutes:
+    return HotRoutes(routes)
 
 
 class HotPaths:
     """ASGI: hot paths straight to their route (inside a request context), the rest to
     ``rest`` (the full FastAPI stack)."""
 
-    def __init__(self, rest: ASGIApp, routes: dict[str, HotRoute]) -> None:
+    def __init__(self, rest: ASGIApp, routes: HotRoutes) -> None:
         self.rest = rest
         self.routes = routes
         self.hot = RequestContextMiddleware(self._dispatch)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = self.routes.get(scope["path"]) if scope["type"] == "http" else None
-        if route is not None and route.methods and scope["method"] in route.methods:
+        if self.routes.find(scope) is not None:
             await self.hot(scope, receive, send)
         else:
             await self.rest(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.routes[scope["path"]].handle(scope, receive, send)
+        route = self.routes.find(scope)
+        assert route is not None  # __call__ found it; the scope remembers it
+        await route.handle(scope, receive, send)

@@ -1,8 +1,11 @@
 """The district portal over HTTP: parse, call ``PortalService``, render a template.
 
-Handlers are plain ``def``: Starlette runs them in its threadpool, so argon2 verification
-and QR decoding never block the event loop. Every page of ``/d/<slug>`` shows one
-district only; an unknown slug is the same bare 404 as a malformed one.
+Most handlers are plain ``def``: Starlette runs them in its threadpool, so argon2
+verification and QR decoding never block the event loop. The three pages every badge
+sign-in crosses (badge page, scanned badge, launchpad) are hot paths instead
+(:func:`hot_routes`): no argon2 and no image work, so their few reads run where
+``web.hot.blocking`` puts them. Every page of ``/d/<slug>`` shows one district only; an
+unknown slug is the same bare 404 as a malformed one.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, FastAPI, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.requests import Request
 
 from homeroom.errors import InvalidInput, NotFound, PermissionDenied
 from homeroom.identity.badges import PAYLOAD_MARK
@@ -29,10 +33,12 @@ from homeroom.roster.models import District, Role, User
 from homeroom.tenancy import Capability
 from homeroom.tenancy.rights import district_allows
 from homeroom.web.csrf import CSRF_FIELD
+from homeroom.web.forms import BodyTooLarge, MalformedForm, urlencoded_fields
+from homeroom.web.hot import HotRoute, blocking
 from homeroom.web.pages import csrf_of
 from homeroom.wiring import Container
 
-__all__ = ["router"]
+__all__ = ["hot_routes", "install", "router"]
 
 router = APIRouter(tags=["portal"], include_in_schema=False)
 
@@ -41,6 +47,8 @@ _TEMPLATES.env.auto_reload = False  # packaged templates, as in web.pages
 _STATIC_DIR = Path(__file__).parent / "static"
 _STATIC = {str(p.relative_to(_STATIC_DIR)): p for p in _STATIC_DIR.rglob("*") if p.is_file()}
 LANG_COOKIE = "homeroom_lang"
+MAX_BADGE_FORM_BYTES = 8 * 1024  # a payload (under 200 characters) and a CSRF token
+MAX_PAYLOAD_CHARS = 2048  # longer is no badge
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; "
     "media-src 'self' blob: mediastream:; connect-src 'self'; form-action 'self'; "
@@ -72,6 +80,14 @@ def _district(request: Request, slug: str) -> District | None:
         return None
 
 
+def _page_district(request: Request, slug: str) -> District | None:
+    """The district of a page that only shows things (cached: ``PortalService.page_district``)."""
+    try:
+        return _container(request).portal.page_district(slug)
+    except NotFound:
+        return None
+
+
 def _viewer(request: Request, district: District) -> User | None:
     container = _container(request)
     session_id = container.session_cookie.read(request)
@@ -79,10 +95,13 @@ def _viewer(request: Request, district: District) -> User | None:
     return container.portal.session_user(district, session)
 
 
-def _signed_in_page(request: Request, slug: str) -> tuple[District, User] | Response:
+def _signed_in_page(
+    request: Request, slug: str, *, cached: bool = False
+) -> tuple[District, User] | Response:
     """The district and the signed-in user of a page behind the portal session: an unknown
-    district is the bare 404, a missing or foreign session goes back to the sign-in page."""
-    district = _district(request, slug)
+    district is the bare 404, a missing or foreign session goes back to the sign-in page.
+    ``cached`` for a page that only shows things (the launchpad); actions read it fresh."""
+    district = _page_district(request, slug) if cached else _district(request, slug)
     if district is None:
         return _not_found()
     user = _viewer(request, district)
@@ -241,12 +260,17 @@ def password_sign_in(
     return _signed_in(request, district, session.id)
 
 
-@router.get("/d/{slug}/badge")
-def badge_page(request: Request, slug: str) -> Response:
-    district = _district(request, slug)
-    if district is None or not _container(request).portal.methods(district).badge:
-        return _not_found()
-    return _render(request, "badge.html", district)
+async def badge_page(request: Request) -> Response:
+    """The page a child's QR code opens (a hot path, see :func:`hot_routes`)."""
+    slug: str = request.path_params["slug"]
+
+    def page() -> Response:
+        district = _page_district(request, slug)
+        if district is None or not _container(request).portal.methods(district).badge:
+            return _not_found()
+        return _render(request, "badge.html", district)
+
+    return await blocking(_container(request), page)
 
 
 def _badge_sign_in(request: Request, district: District, payload: str, csrf: str) -> Response:
@@ -268,17 +292,28 @@ def _badge_sign_in(request: Request, district: District, payload: str, csrf: str
     return _signed_in(request, district, session.id)
 
 
-@router.post("/d/{slug}/badge")
-def badge_sign_in(
-    request: Request,
-    slug: str,
-    payload: Annotated[str, Form(max_length=2048)] = "",
-    csrf_token: Annotated[str, Form(max_length=128)] = "",
-) -> Response:
-    district = _district(request, slug)
-    if district is None or not _container(request).portal.methods(district).badge:
-        return _not_found()
-    return _badge_sign_in(request, district, payload, csrf_token)
+async def badge_sign_in(request: Request) -> Response:
+    """The scanned payload, posted by the badge page's script (a hot path). A body too large
+    to be a badge form is 413; a broken one has no CSRF token and gets the form again."""
+    slug: str = request.path_params["slug"]
+    try:
+        pairs = await urlencoded_fields(request, MAX_BADGE_FORM_BYTES)
+    except BodyTooLarge:
+        return Response("Request body too large", status_code=413, media_type="text/plain")
+    except MalformedForm:
+        pairs = []
+    fields = dict(pairs)  # the last of a repeated name, as a form parser keeps it
+
+    def sign_in() -> Response:
+        district = _district(request, slug)
+        if district is None or not _container(request).portal.methods(district).badge:
+            return _not_found()
+        payload = fields.get("payload", "")
+        if len(payload) > MAX_PAYLOAD_CHARS:
+            payload = ""  # no badge is that long: it fails as a bad badge
+        return _badge_sign_in(request, district, payload, fields.get("csrf_token", ""))
+
+    return await blocking(_container(request), sign_in)
 
 
 @router.post("/d/{slug}/badge/photo")
@@ -308,23 +343,48 @@ def badge_photo_sign_in(
 # --------------------------------------------------------------------------- launchpad
 
 
-@router.get("/d/{slug}/apps")
-def launchpad(request: Request, slug: str) -> Response:
-    found = _signed_in_page(request, slug)
-    if isinstance(found, Response):
-        return found
-    district, user = found
-    tiles = _container(request).portal.launchpad(district, user)
-    return _render(
-        request,
-        "launchpad.html",
-        district,
-        user=user,
-        tiles=tiles,
-        can_print=user.role in PRINTER_ROLES and bool(district.settings.get("badge_grades")),
-        can_see_usage=user.role in USAGE_ROLES
-        and Capability.USAGE_READ in district_allows(district.settings),
-    )
+async def launchpad(request: Request) -> Response:
+    """The child's apps, one tile each (a hot path: every badge and portal sign-in ends
+    here)."""
+    slug: str = request.path_params["slug"]
+
+    def page() -> Response:
+        found = _signed_in_page(request, slug, cached=True)
+        if isinstance(found, Response):
+            return found
+        district, user = found
+        tiles = _container(request).portal.launchpad(district, user)
+        return _render(
+            request,
+            "launchpad.html",
+            district,
+            user=user,
+            tiles=tiles,
+            can_print=user.role in PRINTER_ROLES and bool(district.settings.get("badge_grades")),
+            can_see_usage=user.role in USAGE_ROLES
+            and Capability.USAGE_READ in district_allows(district.settings),
+        )
+
+    return await blocking(_container(request), page)
+
+
+def hot_routes() -> list[HotRoute]:
+    """The portal pages of a back-to-school morning: the badge page, the scanned badge and
+    the launchpad. Plain Starlette routes served ahead of FastAPI's stack (``web.hot``),
+    their storage work on the loop with the embedded stores and in the thread pool
+    otherwise (``web.hot.blocking``), as ``/login`` is. The rest of the portal (password
+    form, photo upload, badge printing, usage) stays on FastAPI."""
+    return [
+        HotRoute("/d/{slug}/badge", badge_page, methods=["GET"]),
+        HotRoute("/d/{slug}/badge", badge_sign_in, methods=["POST"]),
+        HotRoute("/d/{slug}/apps", launchpad, methods=["GET"]),
+    ]
+
+
+def install(app: FastAPI) -> None:
+    """Mount the portal: its hot pages first, then the FastAPI router."""
+    app.router.routes[0:0] = hot_routes()
+    app.include_router(router)
 
 
 @router.get("/d/{slug}/launch/{client_id}")

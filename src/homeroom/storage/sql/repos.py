@@ -89,6 +89,24 @@ class _Tenant:
 # --------------------------------------------------------------------------- global
 
 
+_CONNECTIONS_OF = (
+    select(t.connections)
+    .where(t.connections.c.district_id == bindparam("d"))
+    .order_by(t.connections.c.app_id)
+)
+_DISTRICT_BY_SLUG = select(t.districts).where(t.districts.c.slug == bindparam("slug"))
+_USER_BY_ID = select(t.users).where(
+    t.users.c.district_id == bindparam("d"), t.users.c.id == bindparam("u")
+)
+_SCHOOLS_OF_USER = (
+    select(t.user_schools.c.school_id)
+    .where(
+        t.user_schools.c.district_id == bindparam("d"), t.user_schools.c.user_id == bindparam("u")
+    )
+    .order_by(t.user_schools.c.school_id)
+)
+
+
 class SqlDistricts:
     def __init__(self, conn: SqlConnection) -> None:
         self.conn = conn
@@ -115,7 +133,8 @@ class SqlDistricts:
         return _district(row)
 
     def by_slug(self, slug: str) -> District | None:
-        row = self.conn.execute(select(t.districts).where(t.districts.c.slug == slug)).first()
+        # Prebuilt: every portal page and sign-in reads its district by slug.
+        row = self.conn.execute(_DISTRICT_BY_SLUG, {"slug": slug}).first()
         return None if row is None else _district(row)
 
     def list(self) -> list[District]:
@@ -321,7 +340,13 @@ class SqlUsers(_Tenant):
         return [_user(r, schools.get(r.id, ())) for r in rows]
 
     def get(self, user_id: str) -> User:
-        return self._users([self._one(user_id, "user")])[0]
+        # Prebuilt statements, no IN list: the portal reads its signed-in user per page.
+        key = {"d": self.district_id, "u": user_id}
+        row = self.conn.execute(_USER_BY_ID, key).first()
+        if row is None:
+            raise NotFound("user not found")
+        schools = tuple(self.conn.execute(_SCHOOLS_OF_USER, key).scalars())
+        return _user(row, schools)
 
     def by_username(self, username: str) -> User | None:
         row = self.conn.execute(
@@ -504,9 +529,8 @@ class SqlConnections(_Tenant):
         return found
 
     def list(self) -> list[Connection]:
-        rows = self.conn.execute(
-            select(t.connections).where(self._mine).order_by(t.connections.c.app_id)
-        )
+        # Prebuilt: every launchpad lists its district's connections.
+        rows = self.conn.execute(_CONNECTIONS_OF, {"d": self.district_id})
         return [_connection(r) for r in rows]
 
     def delete(self, app_id: str) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Row
 
 from homeroom.identity.models import Badge
@@ -15,6 +15,11 @@ from homeroom.storage.sql.tables import user_schools
 from homeroom.storage.sql.tables_portal import badges
 
 __all__ = ["SqlBadges"]
+
+
+_BADGE_BY_HASH = select(badges).where(
+    badges.c.district_id == bindparam("d"), badges.c.credential_hash == bindparam("h")
+)
 
 
 class SqlBadges(_Tenant):
@@ -34,8 +39,9 @@ class SqlBadges(_Tenant):
         )
 
     def by_hash(self, credential_hash: str) -> Badge | None:
+        # Prebuilt: the one read of every badge sign-in.
         row = self.conn.execute(
-            select(badges).where(self._mine, badges.c.credential_hash == credential_hash)
+            _BADGE_BY_HASH, {"d": self.district_id, "h": credential_hash}
         ).first()
         return None if row is None else _badge(row)
 
