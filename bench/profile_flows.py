@@ -9,7 +9,8 @@ network, so a change to a hot path can be compared before and after within minut
 
 Scenarios: instant_login, password_login, badge_login, client_credentials, refresh. The app
 is the quick-start shape (SQLite file, in-process KV and rate limiter), seeded as the OIDC
-tests seed it, plus a third-grader with a QR badge. ``--profile`` prints a pyinstrument tree of the timed rounds.
+tests seed it, plus a third-grader with a QR badge. ``--profile`` prints a pyinstrument
+tree of the timed rounds.
 """
 
 from __future__ import annotations

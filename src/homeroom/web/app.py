@@ -28,7 +28,7 @@ from homeroom.web import (
     usage_api,
 )
 from homeroom.web.errors import install_error_handlers
-from homeroom.web.hot import HotPaths, HotRoutes, hot_routes
+from homeroom.web.hot import HotPaths, HotRoutes
 from homeroom.web.middleware import RequestContextMiddleware
 from homeroom.wiring import Container, build
 
@@ -59,7 +59,7 @@ class HomeroomApp(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         rest = super().build_middleware_stack()
-        self.hot = hot_routes(self.router.routes)
+        self.hot = HotRoutes(self.router.routes)
         # Outermost: shed excess before routing, logging or any other work.
         return InFlightLimiter(
             HotPaths(rest, self.hot),

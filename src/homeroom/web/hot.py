@@ -33,7 +33,7 @@ from homeroom.web.middleware import RequestContextMiddleware
 if TYPE_CHECKING:
     from homeroom.wiring import Container
 
-__all__ = ["HotPaths", "HotRoute", "HotRoutes", "blocking", "hot_routes"]
+__all__ = ["HotPaths", "HotRoute", "HotRoutes", "blocking"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 T = TypeVar("T")
@@ -126,10 +126,6 @@ class HotRoutes:
             return None
         scope[self._SCOPE_KEY] = route
         return route
-
-
-def hot_routes(routes: Iterable[BaseRoute]) -> HotRoutes:
-    return HotRoutes(routes)
 
 
 class HotPaths:
