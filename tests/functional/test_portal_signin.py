@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -433,9 +434,9 @@ def _scan(site: Site, payload: str) -> Any:
     )
 
 
-def test_badge_pages_and_launchpad_are_served_ahead_of_fastapi(site: Site) -> None:
-    """The three pages of a badge sign-in are hot routes (``web.hot``), found by pattern
-    with the district slug as a path parameter; their neighbours are not."""
+def test_sign_in_pages_and_launchpad_are_served_ahead_of_fastapi(site: Site) -> None:
+    """The pages of a badge or password sign-in are hot routes (``web.hot``), found by
+    pattern with the district slug as a path parameter; their neighbours are not."""
     hot = site.client.app.hot  # type: ignore[attr-defined]
     assert hot is not None
 
@@ -450,7 +451,10 @@ def test_badge_pages_and_launchpad_are_served_ahead_of_fastapi(site: Site) -> No
     assert find("PUT", "/d/alpha/apps") is None
     assert find("POST", "/d/alpha/badge/photo") is None
     assert find("GET", "/d/alpha/badges") is None
-    assert find("GET", "/d/alpha") is None
+    assert find("GET", "/d/alpha") == ("/d/{slug}", {"slug": "alpha"})
+    assert find("POST", "/d/alpha/signin") == ("/d/{slug}/signin", {"slug": "alpha"})
+    assert find("GET", "/d/alpha/signin") is None
+    assert find("GET", "/d/alpha/usage") is None
     assert find("GET", "/authorize") == ("/authorize", {})  # fixed paths: one dict lookup
     # A method the hot route does not serve is FastAPI's 405, as before.
     assert site.client.put("/d/alpha/apps").status_code == 405
@@ -511,7 +515,8 @@ def test_turning_a_grade_off_stops_badges_at_once_though_the_page_is_cached(
 
 def test_a_warm_launchpad_reads_no_district_and_no_app(site: Site) -> None:
     """After the first launchpad, the district and the apps come from the provider's cache:
-    the page reads only the signed-in user and the district's connections."""
+    the page reads only the signed-in user and the district's connections, in one
+    transaction."""
     from sqlalchemy import event
 
     _, payload = _badge_site(site)
@@ -523,13 +528,111 @@ def test_a_warm_launchpad_reads_no_district_and_no_app(site: Site) -> None:
         if statement.lstrip().upper().startswith("SELECT") and "set_config" not in statement:
             statements.append(statement.lower())
 
+    transactions: list[object] = []
+
+    def begun(conn: Any) -> None:
+        transactions.append(conn)
+
     engine = site.container.db.engine
     event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "begin", begun)
     try:
         page = site.client.get("/d/alpha/apps")
     finally:
         event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "begin", begun)
     assert page.status_code == 200 and "Reader" in page.text and "Plain" in page.text
+    assert len(transactions) == 1
     assert "Gradebook" not in page.text  # teachers only
     tables = [re.search(r"\bfrom (\w+)", s).group(1) for s in statements]  # type: ignore[union-attr]
     assert sorted(tables) == ["connections", "user_schools", "users"], statements
+
+
+def test_the_password_form_verifies_on_the_hashers_bounded_pool(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """argon2 runs on the hasher's own pool (at most one verification per core), not on a
+    request thread of FastAPI's pool (forty of them, each waiting for a slot) and never on
+    the event loop: a wrong password costs the same verification, on the same pool."""
+    hasher = site.container.passwords
+    threads: list[str] = []
+    verify = hasher.verify
+
+    def recorded(stored_hash: str | None, password: str) -> bool:
+        threads.append(threading.current_thread().name)
+        return verify(stored_hash, password)
+
+    monkeypatch.setattr(hasher, "verify", recorded)
+    assert _sign_in(site, "kid", "wrong-password").status_code == 401
+    assert _sign_in(site, "nobody", "wrong-password").status_code == 401
+    assert _sign_in(site, "kid", PASSWORD).status_code == 303
+    assert len(threads) == 3
+    assert all(name.startswith("argon2") for name in threads), threads
+
+
+def test_other_pages_are_served_while_a_password_is_checked(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The event loop is free during a verification: a page asked for while one is in
+    progress is served before it ends. Verifying on the loop would serve it only after."""
+    hasher = site.container.passwords
+    verify = hasher.verify
+    entered, release = threading.Event(), threading.Event()
+    verifying = threading.Event()
+
+    def held(stored_hash: str | None, password: str) -> bool:
+        verifying.set()
+        entered.set()
+        release.wait(10)
+        verifying.clear()
+        return verify(stored_hash, password)
+
+    token = _csrf(site.client, "alpha")
+    monkeypatch.setattr(hasher, "verify", held)
+    outcome: list[int] = []
+
+    def sign_in() -> None:
+        response = site.client.post(
+            "/d/alpha/signin",
+            data={"username": "kid", "password": PASSWORD, "csrf_token": token},
+            follow_redirects=False,
+        )
+        outcome.append(response.status_code)
+
+    worker = threading.Thread(target=sign_in)
+    worker.start()
+    try:
+        assert entered.wait(10)
+        page = site.client.get("/d/beta")
+        served_during = verifying.is_set()
+    finally:
+        release.set()
+        worker.join(20)
+    assert page.status_code == 200
+    assert served_during, "the page waited for the password verification"
+    assert outcome == [303]
+
+
+def test_bad_password_forms_get_clear_answers_and_change_nothing(site: Site) -> None:
+    """Too large for the form: 413. Not urlencoded UTF-8: the form again with the CSRF
+    error (400). An over-long username is a wrong sign-in (401), not a validation error."""
+    big = site.client.post(
+        "/d/alpha/signin",
+        content=b"username=kid&password=" + b"x" * 17_000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert big.status_code == 413
+    broken = site.client.post(
+        "/d/alpha/signin",
+        content=b"username=\xff\xfe&password=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert broken.status_code == 400 and "<form" in broken.text
+    assert _audit(site, site.alpha, "signin.password") == []
+    long_name = _sign_in(site, "k" * 300, PASSWORD)
+    assert long_name.status_code == 401
+    assert _audit(site, site.alpha, "signin.password") == [("failure", None)]
+    assert site.client.post("/d/nowhere/signin", data={"username": "kid"}).status_code == 404
+    assert "homeroom_session" not in site.client.cookies

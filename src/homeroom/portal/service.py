@@ -1,8 +1,10 @@
 """Portal rules: which district a page is, who may sign in how, what the launchpad shows.
 
-Password checks run argon2id (tens of milliseconds of CPU): callers run this service in a
-worker thread, never on the event loop, and the database transaction is closed before the
-hash is verified so a slow verification never holds a pooled connection.
+Password checks run argon2id (tens of milliseconds of CPU): a caller on an event loop runs
+the two halves (:meth:`PortalService.password_candidate`, :meth:`PortalService.finish_password`)
+around its own verification on the hasher's bounded pool; :meth:`PortalService.sign_in_password`
+does all three on a worker thread. The database transaction is closed before the hash is
+verified, so a slow verification never holds a pooled connection.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from homeroom.audit.models import AuditEvent
 from homeroom.errors import NotFound, RateLimited
 from homeroom.identity.badges import BadgeService, badge_grades, credential_from_payload
 from homeroom.identity.lockout import BADGE_ACCOUNT, SignInLocked, SignInLockout
+from homeroom.identity.password_login import Candidate
 from homeroom.identity.passwords import PasswordHasher
 from homeroom.identity.sessions import Session, SessionStore
 from homeroom.identity.upstream import district_idps
@@ -22,7 +25,7 @@ from homeroom.oidc.clients import ClientDirectory
 from homeroom.portal.errors import SignInFailed, SignInThrottled
 from homeroom.roster.models import District, User, valid_slug
 from homeroom.sharing.models import ScopeMode
-from homeroom.storage.sql import Database
+from homeroom.storage.sql import Database, UnitOfWork
 from homeroom.storage.sql.types import utcnow
 from homeroom.tenancy import TenantScope
 
@@ -127,30 +130,40 @@ class PortalService:
             )
             raise SignInThrottled(reason, refused.retry_after, refused.headers) from None
 
-    def sign_in_password(
-        self, district: District, username: str, password: str, ip: str
-    ) -> Session:
+    def password_candidate(self, district: District, username: str, ip: str) -> Candidate:
+        """A password sign-in's first half: the district's switch, the sign-in guard and
+        the one read of the account and its hash. No argon2 here: the caller verifies, on
+        the hasher's bounded pool when it is on an event loop
+        (:meth:`PasswordHasher.verify_async`), then calls :meth:`finish_password`."""
         username = username.strip()
         if not self.methods(district).password:
             raise SignInFailed("password sign-in is off in this district")
         self._admit(district, "signin.password", username, ip)
-        user: User | None = None
-        stored: str | None = None
         if 0 < len(username) <= 255:
             with TenantScope(district.id), self.db.scoped() as uow:
-                user = uow.users.by_username(username)
-                stored = None if user is None else uow.users.password_hash(user.id)
-        # Always one argon2 verification (a dummy hash for unknown users): same cost either way.
-        ok = self.passwords.verify(stored, password) and user is not None
-        if user is None or not ok or user.status != "active":
+                found = uow.sign_in_users.credentials(username)
+            if found is not None:
+                return Candidate(*found)
+        return Candidate(None, None)
+
+    def finish_password(
+        self, district: District, username: str, ip: str, candidate: Candidate, password_ok: bool
+    ) -> Session:
+        """The second half: the guard's count, the audit event and, for an active account
+        whose password matched, the portal session. Unknown, inactive and wrong are the same
+        :class:`SignInFailed` (the caller spent one argon2 verification on each)."""
+        username = username.strip()
+        user = candidate.accepted(password_ok)
+        if user is None:
+            known = candidate.user
             locked = self.lockout.failed(district.id, username, ip)
             self._audit(
                 district,
                 AuditEvent(
-                    actor="anonymous" if user is None else f"user:{user.id}",
+                    actor="anonymous" if known is None else f"user:{known.id}",
                     action="signin.password",
-                    target_type="user" if user else None,
-                    target_id=user.id if user else None,
+                    target_type="user" if known else None,
+                    target_id=known.id if known else None,
                     outcome="failure",
                     ip=ip,
                     detail={"reason": "locked_out" if locked else "bad_credentials"},
@@ -169,6 +182,15 @@ class PortalService:
             ),
         )
         return self.sessions.start(district.id, user.id, "password")
+
+    def sign_in_password(
+        self, district: District, username: str, password: str, ip: str
+    ) -> Session:
+        """Both halves on the calling thread (a worker thread, never the event loop): the
+        argon2 verification waits for a slot of the hasher's bound."""
+        candidate = self.password_candidate(district, username, ip)
+        ok = self.passwords.verify(candidate.stored_hash, password)  # always one argon2
+        return self.finish_password(district, username, ip, candidate, ok)
 
     def sign_in_badge(self, district: District, payload: str, ip: str) -> Session:
         if not self.methods(district).badge:
@@ -215,16 +237,36 @@ class PortalService:
         ``rules`` connections are evaluated by the sharing domain at authorization time;
         their tile is shown to every allowed role.
         """
-        now = utcnow()
         with TenantScope(district.id), self.db.scoped() as uow:
-            candidates = [
-                c
-                for c in uow.connections.list()
-                if c.active(now) and user.role.value in c.roles_allowed
-            ]
-            sections: set[str] = set()
-            if any(c.scope_mode is ScopeMode.SECTIONS for c in candidates):
-                sections = {e.section_id for e in uow.enrollments.for_user(user.id)}
+            return self._tiles(uow, user)
+
+    def session_launchpad(
+        self, district: District, session: Session | None
+    ) -> tuple[User, list[LaunchTile]] | None:
+        """The signed-in user of this district and their tiles, in one unit of work (the
+        page every sign-in ends on); None when there is no such user (see
+        :meth:`session_user`)."""
+        if session is None or session.district_id != district.id:
+            return None
+        with TenantScope(district.id), self.db.scoped() as uow:
+            try:
+                user = uow.users.get(session.user_id)
+            except NotFound:
+                return None
+            if user.status != "active":
+                return None
+            return user, self._tiles(uow, user)
+
+    def _tiles(self, uow: UnitOfWork, user: User) -> list[LaunchTile]:
+        now = utcnow()
+        candidates = [
+            c
+            for c in uow.connections.list()
+            if c.active(now) and user.role.value in c.roles_allowed
+        ]
+        sections: set[str] = set()
+        if any(c.scope_mode is ScopeMode.SECTIONS for c in candidates):
+            sections = {e.section_id for e in uow.enrollments.for_user(user.id)}
         connections = [
             c
             for c in candidates

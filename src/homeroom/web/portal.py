@@ -1,10 +1,10 @@
 """The district portal over HTTP: parse, call ``PortalService``, render a template.
 
-Most handlers are plain ``def``: Starlette runs them in its threadpool, so argon2
-verification and QR decoding never block the event loop. The three pages every badge
-sign-in crosses (badge page, scanned badge, launchpad) are hot paths instead
-(:func:`hot_routes`): no argon2 and no image work, so their few reads run where
-``web.hot.blocking`` puts them. Every page of ``/d/<slug>`` shows one district only; an
+Most handlers are plain ``def``: Starlette runs them in its threadpool, so QR decoding and
+the like never block the event loop. The pages every sign-in crosses (sign-in page and
+form, badge page, scanned badge, launchpad) are hot paths instead (:func:`hot_routes`):
+their few reads run where ``web.hot.blocking`` puts them, and the form's argon2 runs on the
+hasher's bounded pool. Every page of ``/d/<slug>`` shows one district only; an
 unknown slug is the same bare 404 as a malformed one.
 """
 
@@ -23,6 +23,8 @@ from starlette.requests import Request
 
 from homeroom.errors import InvalidInput, NotFound, PermissionDenied
 from homeroom.identity.badges import PAYLOAD_MARK
+from homeroom.identity.password_login import Candidate
+from homeroom.identity.sessions import Session
 from homeroom.oidc.logout import send_backchannel
 from homeroom.ops.metrics import LOGINS
 from homeroom.portal.errors import SignInFailed, SignInThrottled
@@ -48,6 +50,8 @@ _STATIC_DIR = Path(__file__).parent / "static"
 _STATIC = {str(p.relative_to(_STATIC_DIR)): p for p in _STATIC_DIR.rglob("*") if p.is_file()}
 LANG_COOKIE = "homeroom_lang"
 MAX_BADGE_FORM_BYTES = 8 * 1024  # a payload (under 200 characters) and a CSRF token
+# A username (255), a password (1,024) and a CSRF token, percent-encoded UTF-8 at worst.
+MAX_SIGNIN_FORM_BYTES = 16 * 1024
 MAX_PAYLOAD_CHARS = 2048  # longer is no badge
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; "
@@ -88,20 +92,22 @@ def _page_district(request: Request, slug: str) -> District | None:
         return None
 
 
-def _viewer(request: Request, district: District) -> User | None:
+def _session(request: Request) -> Session | None:
+    """The browser's portal session, if its cookie names a live one."""
     container = _container(request)
     session_id = container.session_cookie.read(request)
-    session = container.sessions.get(session_id) if session_id else None
-    return container.portal.session_user(district, session)
+    return container.sessions.get(session_id) if session_id else None
 
 
-def _signed_in_page(
-    request: Request, slug: str, *, cached: bool = False
-) -> tuple[District, User] | Response:
-    """The district and the signed-in user of a page behind the portal session: an unknown
-    district is the bare 404, a missing or foreign session goes back to the sign-in page.
-    ``cached`` for a page that only shows things (the launchpad); actions read it fresh."""
-    district = _page_district(request, slug) if cached else _district(request, slug)
+def _viewer(request: Request, district: District) -> User | None:
+    return _container(request).portal.session_user(district, _session(request))
+
+
+def _signed_in_page(request: Request, slug: str) -> tuple[District, User] | Response:
+    """The district (read fresh: these pages act) and the signed-in user of a page behind
+    the portal session: an unknown district is the bare 404, a missing or foreign session
+    goes back to the sign-in page."""
+    district = _district(request, slug)
     if district is None:
         return _not_found()
     user = _viewer(request, district)
@@ -190,21 +196,26 @@ def static(path: str) -> Response:
 # --------------------------------------------------------------------------- sign-in
 
 
-@router.get("/d/{slug}")
-def portal_home(request: Request, slug: str) -> Response:
-    district = _district(request, slug)
-    if district is None:
-        return _not_found()
-    if _viewer(request, district) is not None:
-        return _see_other(f"/d/{slug}/apps")
-    methods = _container(request).portal.methods(district)
-    return _render(
-        request,
-        "signin.html",
-        district,
-        methods=methods,
-        signed_out=request.query_params.get("signed_out") == "1",
-    )
+async def portal_home(request: Request) -> Response:
+    """The district's sign-in page, or the launchpad for a browser already signed in (a hot
+    path: every teacher's morning starts here)."""
+    slug: str = request.path_params["slug"]
+
+    def page() -> Response:
+        district = _page_district(request, slug)
+        if district is None:
+            return _not_found()
+        if _viewer(request, district) is not None:
+            return _see_other(f"/d/{slug}/apps")
+        return _render(
+            request,
+            "signin.html",
+            district,
+            methods=_container(request).portal.methods(district),
+            signed_out=request.query_params.get("signed_out") == "1",
+        )
+
+    return await blocking(_container(request), page)
 
 
 def _refused(
@@ -230,34 +241,58 @@ def _refused(
     )
 
 
-@router.post("/d/{slug}/signin")
-def password_sign_in(
-    request: Request,
-    slug: str,
-    username: Annotated[str, Form(max_length=255)] = "",
-    password: Annotated[str, Form(max_length=1024)] = "",
-    csrf_token: Annotated[str, Form(max_length=128)] = "",
-) -> Response:
-    district = _district(request, slug)
-    if district is None:
-        return _not_found()
-    container = _container(request)
-    if not csrf_of(request).valid(request, csrf_token):
-        LOGINS.labels(method="password", outcome="csrf").inc()
-        return _render(
-            request,
-            "signin.html",
-            district,
-            status_code=400,
-            methods=container.portal.methods(district),
-            error="error_csrf",
-        )
+async def password_sign_in(request: Request) -> Response:
+    """The sign-in form (a hot path). Three steps, so that the event loop never runs argon2
+    and no request thread waits for it: the guard and the account's one read (where
+    ``web.hot.blocking`` puts storage work), the verification on the hasher's bounded pool,
+    then the audit event and the session. A body too large for the form is 413; a broken
+    one has no CSRF token and gets the form again."""
+    slug: str = request.path_params["slug"]
     try:
-        session = container.portal.sign_in_password(district, username, password, _ip(request))
-    except (SignInFailed, SignInThrottled) as exc:
-        return _refused(request, district, "signin.html", "password", exc)
-    LOGINS.labels(method="password", outcome="success").inc()
-    return _signed_in(request, district, session.id)
+        pairs = await urlencoded_fields(request, MAX_SIGNIN_FORM_BYTES)
+    except BodyTooLarge:
+        return Response("Request body too large", status_code=413, media_type="text/plain")
+    except MalformedForm:
+        pairs = []
+    fields = dict(pairs)  # the last of a repeated name, as a form parser keeps it
+    username, password = fields.get("username", ""), fields.get("password", "")
+    container = _container(request)
+    ip = _ip(request)
+
+    def before() -> Response | tuple[District, Candidate]:
+        district = _district(request, slug)
+        if district is None:
+            return _not_found()
+        if not csrf_of(request).valid(request, fields.get("csrf_token", "")):
+            LOGINS.labels(method="password", outcome="csrf").inc()
+            return _render(
+                request,
+                "signin.html",
+                district,
+                status_code=400,
+                methods=container.portal.methods(district),
+                error="error_csrf",
+            )
+        try:
+            return district, container.portal.password_candidate(district, username, ip)
+        except (SignInFailed, SignInThrottled) as exc:
+            return _refused(request, district, "signin.html", "password", exc)
+
+    found = await blocking(container, before)
+    if isinstance(found, Response):
+        return found
+    district, candidate = found
+    ok = await container.passwords.verify_async(candidate.stored_hash, password)
+
+    def after() -> Response:
+        try:
+            session = container.portal.finish_password(district, username, ip, candidate, ok)
+        except SignInFailed as exc:
+            return _refused(request, district, "signin.html", "password", exc)
+        LOGINS.labels(method="password", outcome="success").inc()
+        return _signed_in(request, district, session.id)
+
+    return await blocking(container, after)
 
 
 async def badge_page(request: Request) -> Response:
@@ -349,11 +384,14 @@ async def launchpad(request: Request) -> Response:
     slug: str = request.path_params["slug"]
 
     def page() -> Response:
-        found = _signed_in_page(request, slug, cached=True)
-        if isinstance(found, Response):
-            return found
-        district, user = found
-        tiles = _container(request).portal.launchpad(district, user)
+        district = _page_district(request, slug)
+        if district is None:
+            return _not_found()
+        container = _container(request)
+        found = container.portal.session_launchpad(district, _session(request))
+        if found is None:
+            return _see_other(f"/d/{slug}")
+        user, tiles = found
         return _render(
             request,
             "launchpad.html",
@@ -369,12 +407,15 @@ async def launchpad(request: Request) -> Response:
 
 
 def hot_routes() -> list[HotRoute]:
-    """The portal pages of a back-to-school morning: the badge page, the scanned badge and
-    the launchpad. Plain Starlette routes served ahead of FastAPI's stack (``web.hot``),
-    their storage work on the loop with the embedded stores and in the thread pool
-    otherwise (``web.hot.blocking``), as ``/login`` is. The rest of the portal (password
-    form, photo upload, badge printing, usage) stays on FastAPI."""
+    """The portal pages of a back-to-school morning: the sign-in page and form, the badge
+    page, the scanned badge and the launchpad. Plain Starlette routes served ahead of
+    FastAPI's stack (``web.hot``), their storage work on the loop with the embedded stores
+    and in the thread pool otherwise (``web.hot.blocking``), argon2 on the hasher's bounded
+    pool, as ``/login`` is. The rest of the portal (photo upload, badge printing, usage)
+    stays on FastAPI."""
     return [
+        HotRoute("/d/{slug}", portal_home, methods=["GET"]),
+        HotRoute("/d/{slug}/signin", password_sign_in, methods=["POST"]),
         HotRoute("/d/{slug}/badge", badge_page, methods=["GET"]),
         HotRoute("/d/{slug}/badge", badge_sign_in, methods=["POST"]),
         HotRoute("/d/{slug}/apps", launchpad, methods=["GET"]),
