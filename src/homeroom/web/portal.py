@@ -241,6 +241,30 @@ def _refused(
     )
 
 
+def _csrf_refused(
+    request: Request, district: District, method: str, token: str, template: str, **context: Any
+) -> Response | None:
+    """The form again with the CSRF error (400, counted) when ``token`` is not this
+    browser's; None when it is."""
+    if csrf_of(request).valid(request, token):
+        return None
+    LOGINS.labels(method=method, outcome="csrf").inc()
+    return _render(request, template, district, status_code=400, error="error_csrf", **context)
+
+
+async def _form_fields(request: Request, max_bytes: int) -> dict[str, str] | Response:
+    """A hot form's fields (the last of a repeated name, as a form parser keeps it), or the
+    413 for a body over ``max_bytes``. A broken body is no fields: it has no CSRF token, so
+    the handler shows its form again."""
+    try:
+        pairs = await urlencoded_fields(request, max_bytes)
+    except BodyTooLarge:
+        return Response("Request body too large", status_code=413, media_type="text/plain")
+    except MalformedForm:
+        pairs = []
+    return dict(pairs)
+
+
 async def password_sign_in(request: Request) -> Response:
     """The sign-in form (a hot path). Three steps, so that the event loop never runs argon2
     and no request thread waits for it: the guard and the account's one read (where
@@ -248,13 +272,9 @@ async def password_sign_in(request: Request) -> Response:
     then the audit event and the session. A body too large for the form is 413; a broken
     one has no CSRF token and gets the form again."""
     slug: str = request.path_params["slug"]
-    try:
-        pairs = await urlencoded_fields(request, MAX_SIGNIN_FORM_BYTES)
-    except BodyTooLarge:
-        return Response("Request body too large", status_code=413, media_type="text/plain")
-    except MalformedForm:
-        pairs = []
-    fields = dict(pairs)  # the last of a repeated name, as a form parser keeps it
+    fields = await _form_fields(request, MAX_SIGNIN_FORM_BYTES)
+    if isinstance(fields, Response):
+        return fields
     username, password = fields.get("username", ""), fields.get("password", "")
     container = _container(request)
     ip = _ip(request)
@@ -263,16 +283,16 @@ async def password_sign_in(request: Request) -> Response:
         district = _district(request, slug)
         if district is None:
             return _not_found()
-        if not csrf_of(request).valid(request, fields.get("csrf_token", "")):
-            LOGINS.labels(method="password", outcome="csrf").inc()
-            return _render(
-                request,
-                "signin.html",
-                district,
-                status_code=400,
-                methods=container.portal.methods(district),
-                error="error_csrf",
-            )
+        refused = _csrf_refused(
+            request,
+            district,
+            "password",
+            fields.get("csrf_token", ""),
+            "signin.html",
+            methods=container.portal.methods(district),
+        )
+        if refused is not None:
+            return refused
         try:
             return district, container.portal.password_candidate(district, username, ip)
         except (SignInFailed, SignInThrottled) as exc:
@@ -310,15 +330,9 @@ async def badge_page(request: Request) -> Response:
 
 def _badge_sign_in(request: Request, district: District, payload: str, csrf: str) -> Response:
     container = _container(request)
-    if not csrf_of(request).valid(request, csrf):
-        LOGINS.labels(method="badge", outcome="csrf").inc()
-        return _render(
-            request,
-            "badge.html",
-            district,
-            status_code=400,
-            error="error_csrf",
-        )
+    refused = _csrf_refused(request, district, "badge", csrf, "badge.html")
+    if refused is not None:
+        return refused
     try:
         session = container.portal.sign_in_badge(district, payload, _ip(request))
     except (SignInFailed, SignInThrottled) as exc:
@@ -331,13 +345,9 @@ async def badge_sign_in(request: Request) -> Response:
     """The scanned payload, posted by the badge page's script (a hot path). A body too large
     to be a badge form is 413; a broken one has no CSRF token and gets the form again."""
     slug: str = request.path_params["slug"]
-    try:
-        pairs = await urlencoded_fields(request, MAX_BADGE_FORM_BYTES)
-    except BodyTooLarge:
-        return Response("Request body too large", status_code=413, media_type="text/plain")
-    except MalformedForm:
-        pairs = []
-    fields = dict(pairs)  # the last of a repeated name, as a form parser keeps it
+    fields = await _form_fields(request, MAX_BADGE_FORM_BYTES)
+    if isinstance(fields, Response):
+        return fields
 
     def sign_in() -> Response:
         district = _district(request, slug)
