@@ -1,10 +1,10 @@
 """Portal rules: which district a page is, who may sign in how, what the launchpad shows.
 
-Password checks run argon2id (tens of milliseconds of CPU): a caller on an event loop runs
-the two halves (:meth:`PortalService.password_candidate`, :meth:`PortalService.finish_password`)
-around its own verification on the hasher's bounded pool; :meth:`PortalService.sign_in_password`
-does all three on a worker thread. The database transaction is closed before the hash is
-verified, so a slow verification never holds a pooled connection.
+Password checks run argon2id (tens of milliseconds of CPU), so a sign-in is two halves
+(:meth:`PortalService.password_candidate`, :meth:`PortalService.finish_password`) around the
+caller's own verification on the hasher's bounded pool (``PasswordHasher.verify_async``).
+The database transaction is closed before the hash is verified, so a slow verification
+never holds a pooled connection.
 """
 
 from __future__ import annotations
@@ -182,15 +182,6 @@ class PortalService:
             ),
         )
         return self.sessions.start(district.id, user.id, "password")
-
-    def sign_in_password(
-        self, district: District, username: str, password: str, ip: str
-    ) -> Session:
-        """Both halves on the calling thread (a worker thread, never the event loop): the
-        argon2 verification waits for a slot of the hasher's bound."""
-        candidate = self.password_candidate(district, username, ip)
-        ok = self.passwords.verify(candidate.stored_hash, password)  # always one argon2
-        return self.finish_password(district, username, ip, candidate, ok)
 
     def sign_in_badge(self, district: District, payload: str, ip: str) -> Session:
         if not self.methods(district).badge:
