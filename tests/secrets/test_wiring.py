@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -187,4 +188,5 @@ def test_the_embedded_server_creates_its_page_secrets_at_start(
         for name in ("csrf-key", "badge-hmac-key", "client-secret-hmac-key", "session-cookie-key"):
             assert f"development/homeroom-web/{name}" in stored, stored
     finally:
+        gc.unfreeze()  # the factory froze this test process's heap (see web.app)
         container.close()
