@@ -4,7 +4,8 @@
 # loop back to back for DURATION per scenario. Prints a markdown table; reports go to
 # bench/compare/out/<server>-<scenario>[-<round>]/.
 # Usage: [ROUNDS=N] [SCENARIOS="..."] bench/compare/run-compare.sh [DURATION] [CONCURRENCY] [SERVERS...]
-#   SERVERS: homeroom oidc-provider django-oauth-toolkit (default: all three). Each is
+#   SERVERS: homeroom oidc-provider django-oauth-toolkit (default: all three), and
+#   oidc-provider-jwt (client credentials with JWT access tokens, on request). Each is
 #   started here, on loopback only, and all of them run for the whole run (an idle server
 #   costs nothing measurable).
 #   The servers take turns within each scenario: round 1 runs the scenario against each
@@ -36,6 +37,12 @@ start() {
       (cd oidc-provider && [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null)
       (cd oidc-provider && NODE_ENV=production PORT=3001 exec taskset -c 0 node server.js >../out/op.log 2>&1) &
       pids+=($!); spids=($!); url=http://127.0.0.1:3001; seed=oidc-provider/seed.json ;;
+    oidc-provider-jwt)
+      # The same server issuing ES256 JWT client-credentials access tokens (RFC 9068), as
+      # Homeroom does, instead of opaque in-memory handles; run it with SCENARIOS=client_credentials.
+      (cd oidc-provider && [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null)
+      (cd oidc-provider && NODE_ENV=production PORT=3003 ACCESS_TOKEN_FORMAT=jwt exec taskset -c 0 node server.js >../out/op-jwt.log 2>&1) &
+      pids+=($!); spids=($!); url=http://127.0.0.1:3003; seed=oidc-provider/seed.json ;;
     django-oauth-toolkit)
       [ -f django-oauth-toolkit/seed.json ] || django-oauth-toolkit/setup.sh 200 >/dev/null
       (PORT=3002 exec taskset -c 0 django-oauth-toolkit/serve.sh >out/dot.log 2>&1) &
@@ -134,19 +141,20 @@ for line in open(sys.argv[1]):
 scenarios = list(dict.fromkeys(s for _, s, _ in rate))
 rounds = sorted({r for _, _, r in rate}, key=int)
 print()
-print("| scenario | Homeroom / oidc-provider, per round | median | Homeroom / django-oauth-toolkit, median |")
-print("| --- | --- | ---: | ---: |")
+print("| scenario | Homeroom / oidc-provider, per round | median | Homeroom / django-oauth-toolkit, median | Homeroom / oidc-provider-jwt, per round (median) |")
+print("| --- | --- | ---: | ---: | ---: |")
 for scenario in scenarios:
     cells = []
-    for other in ("oidc-provider", "django-oauth-toolkit"):
+    for other in ("oidc-provider", "django-oauth-toolkit", "oidc-provider-jwt"):
         ratios = [rate["homeroom", scenario, r] / rate[other, scenario, r] for r in rounds
                   if ("homeroom", scenario, r) in rate and rate.get((other, scenario, r))]
         cells.append(ratios)
-    op, dot = cells
+    op, dot, jwt = cells
     per_round = " / ".join(f"{x:.2f}x" for x in op) or "-"
     med = f"{statistics.median(op):.2f}x" if op else "-"
     dmed = f"{statistics.median(dot):.1f}x" if dot else "-"
-    print(f"| {scenario} | {per_round} | {med} | {dmed} |")
+    jmed = (" / ".join(f"{x:.2f}x" for x in jwt) + f" ({statistics.median(jwt):.2f}x)") if jwt else "-"
+    print(f"| {scenario} | {per_round} | {med} | {dmed} | {jmed} |")
 for scenario, pcts in raw.items():
     print(f"\n{scenario}: Homeroom at {' / '.join(f'{p:.0f} %' for p in pcts)} of raw argon2id "
           f"(median {statistics.median(pcts):.0f} %)")

@@ -13,6 +13,26 @@ const port = Number(process.env.PORT || 3001);
 const issuer = `http://127.0.0.1:${port}`;
 const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
 
+// ACCESS_TOKEN_FORMAT=jwt: client-credentials access tokens are RFC 9068 JWTs signed with
+// ES256, as Homeroom's are, instead of opaque handles kept in memory (the library's
+// default). Through a resource indicator (RFC 8707), the library's way to JWT access tokens;
+// only for client credentials, since a token for a resource server is not accepted at
+// userinfo, which the other flows call.
+const jwtAccessTokens = process.env.ACCESS_TOKEN_FORMAT === 'jwt';
+const RESOURCE = 'urn:homeroom-compare:api';
+const resourceIndicators = {
+  enabled: jwtAccessTokens,
+  defaultResource: (ctx) => (ctx.oidc.params?.grant_type === 'client_credentials' ? RESOURCE : undefined),
+  useGrantedResource: () => false,
+  getResourceServerInfo: () => ({
+    scope: '',
+    audience: RESOURCE,
+    accessTokenTTL: 300,
+    accessTokenFormat: 'jwt',
+    jwt: { sign: { alg: 'ES256' } },
+  }),
+};
+
 const provider = new Provider(issuer, {
   clients: [{
     client_id: 'loadtest',
@@ -27,6 +47,7 @@ const provider = new Provider(issuer, {
   features: {
     clientCredentials: { enabled: true },
     devInteractions: { enabled: true },
+    resourceIndicators,
   },
   pkce: { required: () => true },
   scopes: ['openid', 'profile', 'offline_access'],
