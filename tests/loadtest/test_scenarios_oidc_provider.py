@@ -9,6 +9,7 @@ ID-token signature and claims, userinfo ``sub``, refresh rotation) and zero erro
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -28,6 +29,16 @@ OP_DIR = ROOT / "bench" / "compare" / "oidc-provider"
 
 @pytest.fixture(scope="module")
 def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from _serve(tmp_path_factory, {})
+
+
+@pytest.fixture(scope="module")
+def oidc_provider_jwt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``run-compare.sh``'s oidc-provider-jwt: client-credentials tokens are ES256 JWTs."""
+    yield from _serve(tmp_path_factory, {"ACCESS_TOKEN_FORMAT": "jwt"})
+
+
+def _serve(tmp_path_factory: pytest.TempPathFactory, extra: dict[str, str]) -> Iterator[str]:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         pytest.skip("node/npm not installed")
@@ -43,7 +54,7 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pytest.skip(f"npm ci failed: {install.stderr.strip().splitlines()[-1:]}")
     port = free_port()
     log = (tmp_path_factory.mktemp("op") / "op.log").open("wb")
-    env = {**os.environ, "PORT": str(port), "NODE_ENV": "production"}
+    env = {**os.environ, "PORT": str(port), "NODE_ENV": "production", **extra}
     proc = subprocess.Popen(
         [node, "server.js"], cwd=OP_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
     )
@@ -121,3 +132,35 @@ def test_a_rejected_client_is_counted_by_kind(oidc_provider: str, tmp_path: Path
     assert result.returncode == 3
     assert summary["flows_ok"] == 0
     assert summary["errors_by_kind"] == {"client_credentials: token: http_401_invalid_client": 20}
+
+
+@pytest.mark.oidc
+def test_client_credentials_with_jwt_access_tokens(oidc_provider_jwt: str, tmp_path: Path) -> None:
+    """The comparison's JWT variant issues RFC 9068 tokens, and the harness verifies each
+    one against the provider's JWKS (a JWT access token is checked as an API would)."""
+    seed = json.loads((OP_DIR / "seed.json").read_text())
+    reply = httpx.post(
+        oidc_provider_jwt + "/token",
+        data={"grant_type": "client_credentials"},
+        auth=(seed["client_id"], seed["client_secret"]),
+    )
+    token = reply.json()["access_token"]
+    assert token.count(".") == 2
+    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    assert header["alg"] == "ES256" and header["typ"] == "at+jwt"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEROOM_")}
+    result = homeroom(
+        env,
+        "loadtest", "run", "--json",
+        "--url", oidc_provider_jwt,
+        "--scenario", "client_credentials",
+        "--rate", "10",
+        "--duration", "2s",
+        "--concurrency", "2",
+        "--seed-file", str(OP_DIR / "seed.json"),
+        "--report", str(tmp_path / "r"),
+        "--fail-on", "errors>0",
+    )  # fmt: skip
+    summary = json.loads(result.stdout)
+    assert result.returncode == 0, (result.stderr, summary["errors_by_kind"])
+    assert summary["flows_ok"] == 20 and summary["flows_failed"] == 0
