@@ -17,6 +17,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -77,6 +78,27 @@ def _serve(tmp_path_factory: pytest.TempPathFactory, extra: dict[str, str]) -> I
         log.close()
 
 
+def _harness(
+    url: str, scenario: str, seed: Path, report: Path, *, duration: str, concurrency: int
+) -> tuple[int, str, dict[str, Any]]:
+    """``homeroom loadtest run`` at 10 flows/s, failing on any error: (exit code, stderr,
+    JSON summary)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEROOM_")}
+    result = homeroom(
+        env,
+        "loadtest", "run", "--json",
+        "--url", url,
+        "--scenario", scenario,
+        "--rate", "10",
+        "--duration", duration,
+        "--concurrency", str(concurrency),
+        "--seed-file", str(seed),
+        "--report", str(report),
+        "--fail-on", "errors>0",
+    )  # fmt: skip
+    return result.returncode, result.stderr, json.loads(result.stdout)
+
+
 @pytest.mark.oidc
 @pytest.mark.parametrize(
     "scenario",
@@ -89,21 +111,10 @@ def _serve(tmp_path_factory: pytest.TempPathFactory, extra: dict[str, str]) -> I
     ],
 )
 def test_scenario_against_oidc_provider(scenario: str, oidc_provider: str, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEROOM_")}
-    result = homeroom(
-        env,
-        "loadtest", "run", "--json",
-        "--url", oidc_provider,
-        "--scenario", scenario,
-        "--rate", "10",
-        "--duration", "4s",
-        "--concurrency", "4",
-        "--seed-file", str(OP_DIR / "seed.json"),
-        "--report", str(tmp_path / "r"),
-        "--fail-on", "errors>0",
-    )  # fmt: skip
-    summary = json.loads(result.stdout)
-    assert result.returncode == 0, (result.stderr, summary["errors_by_kind"])
+    code, stderr, summary = _harness(
+        oidc_provider, scenario, OP_DIR / "seed.json", tmp_path / "r", duration="4s", concurrency=4
+    )
+    assert code == 0, (stderr, summary["errors_by_kind"])
     assert summary["flows_ok"] == 40 and summary["flows_failed"] == 0
     main = scenario.split("=")[0]
     assert f"{main}.flow" in summary["steps"]
@@ -115,21 +126,10 @@ def test_a_rejected_client_is_counted_by_kind(oidc_provider: str, tmp_path: Path
     seed["client_secret"] = "wrong-secret"
     bad = tmp_path / "seed.json"
     bad.write_text(json.dumps(seed))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEROOM_")}
-    result = homeroom(
-        env,
-        "loadtest", "run", "--json",
-        "--url", oidc_provider,
-        "--scenario", "client_credentials",
-        "--rate", "10",
-        "--duration", "2s",
-        "--concurrency", "2",
-        "--seed-file", str(bad),
-        "--report", str(tmp_path / "r"),
-        "--fail-on", "errors>0",
-    )  # fmt: skip
-    summary = json.loads(result.stdout)
-    assert result.returncode == 3
+    code, _, summary = _harness(
+        oidc_provider, "client_credentials", bad, tmp_path / "r", duration="2s", concurrency=2
+    )
+    assert code == 3
     assert summary["flows_ok"] == 0
     assert summary["errors_by_kind"] == {"client_credentials: token: http_401_invalid_client": 20}
 
@@ -148,19 +148,13 @@ def test_client_credentials_with_jwt_access_tokens(oidc_provider_jwt: str, tmp_p
     assert token.count(".") == 2
     header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
     assert header["alg"] == "ES256" and header["typ"] == "at+jwt"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEROOM_")}
-    result = homeroom(
-        env,
-        "loadtest", "run", "--json",
-        "--url", oidc_provider_jwt,
-        "--scenario", "client_credentials",
-        "--rate", "10",
-        "--duration", "2s",
-        "--concurrency", "2",
-        "--seed-file", str(OP_DIR / "seed.json"),
-        "--report", str(tmp_path / "r"),
-        "--fail-on", "errors>0",
-    )  # fmt: skip
-    summary = json.loads(result.stdout)
-    assert result.returncode == 0, (result.stderr, summary["errors_by_kind"])
+    code, stderr, summary = _harness(
+        oidc_provider_jwt,
+        "client_credentials",
+        OP_DIR / "seed.json",
+        tmp_path / "r",
+        duration="2s",
+        concurrency=2,
+    )
+    assert code == 0, (stderr, summary["errors_by_kind"])
     assert summary["flows_ok"] == 20 and summary["flows_failed"] == 0
