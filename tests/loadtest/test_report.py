@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from homeroom.loadtest.plan import Plan, back_to_school
 from homeroom.loadtest.report import summarize, write_report
 from homeroom.loadtest.results import Results
@@ -27,7 +29,9 @@ def sample_run() -> tuple[Plan, Results]:
         failed = 12 <= offset < 14  # an outage in the middle of the peak
         scenario = "instant_login" if k % 10 else "client_credentials"
         r.record_step(f"{scenario}.token", due, due + 0.004)
-        r.record_flow(scenario, due, due + 0.006, "token: http_503" if failed else None)
+        stalled = 20 <= offset < 21  # the server paused for 300 ms in this second
+        took = 0.300 if stalled else 0.006
+        r.record_flow(scenario, due, due + took, "token: http_503" if failed else None)
     return plan, r
 
 
@@ -45,6 +49,11 @@ def test_summary_counts_logins_and_down_buckets() -> None:
     assert s["steps"]["instant_login.token"]["p99_ms"] < 4.1
     assert len(s["timeline"]) >= 30
     assert s["timeline"][15]["scheduled_per_s"] == 100.0
+    # each second's flow latency shows when the tail happened: only second 20 stalled
+    assert s["timeline"][19]["flow_p99_ms"] == pytest.approx(6.0, rel=0.011)
+    assert s["timeline"][20]["flow_p50_ms"] == pytest.approx(300.0, rel=0.011)
+    assert s["timeline"][20]["flow_max_ms"] == pytest.approx(300.0, abs=0.01)
+    assert s["timeline"][13]["flow_p99_ms"] is None  # every flow due then failed
 
 
 def test_report_files_are_self_contained(tmp_path: Path) -> None:
@@ -55,7 +64,8 @@ def test_report_files_are_self_contained(tmp_path: Path) -> None:
     assert data["gate"] == {"breached": ["errors>0 (observed 5)"]}
     assert data["down_minutes"] == 1
     page = html_path.read_text()
-    assert page.count("<svg") == 3 and "<polyline" in page
+    assert page.count("<svg") == 4 and "<polyline" in page
+    assert "Flow latency over time" in page
     assert "<script" not in page and not re.search(r"""(src|href)=["']https?:""", page)
     assert "&lt;x&gt;" in page and "<x>" not in page  # the target URL is escaped
     assert "Gate failed" in page and "instant_login: token: http_503" in page

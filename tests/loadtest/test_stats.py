@@ -92,6 +92,9 @@ def test_flows_are_counted_by_schedule_and_completion() -> None:
     r.merge(other)
     assert r.login_attempts[1] == 2 and r.logins_done[2] == 1
     assert r.flows_ok["instant_login"] == 2 and r.flows_failed["instant_login"] == 2
+    # completed flows' latency, by the second they were due; failures are not in it
+    assert {s: h.count for s, h in r.flow_latency.items()} == {0: 2, 1: 2}
+    assert r.flow_latency[1].max_ms == pytest.approx(700.0, abs=0.01)
 
 
 def test_a_bucket_is_down_at_ten_percent_failures() -> None:

@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from homeroom.loadtest.histogram import LatencyHistogram
 from homeroom.loadtest.plan import Plan
 from homeroom.loadtest.results import Results, down_buckets
 
@@ -30,6 +31,17 @@ def _busiest_window(plan: Plan) -> tuple[str, float, float]:
             best, best_rate = (p.name, offset, offset + p.seconds), mean
         offset += p.seconds
     return best
+
+
+def _second_latency(hist: LatencyHistogram | None) -> dict[str, float | None]:
+    """One timeline second's flow latency (flows due in that second that completed)."""
+    if hist is None or not hist.count:
+        return {"flow_p50_ms": None, "flow_p99_ms": None, "flow_max_ms": None}
+    return {
+        "flow_p50_ms": round(hist.percentile(50), 3),
+        "flow_p99_ms": round(hist.percentile(99), 3),
+        "flow_max_ms": round(hist.max_ms, 3),
+    }
 
 
 def summarize(plan: Plan, results: Results) -> dict[str, Any]:
@@ -52,6 +64,7 @@ def summarize(plan: Plan, results: Results) -> dict[str, Any]:
             "logins": results.logins_done.get(s, 0),
             "flows": results.flows_done.get(s, 0),
             "failures": results.flow_failures.get(s, 0),
+            **_second_latency(results.flow_latency.get(s)),
         }
         for s in range(max(span, seconds))
     ]
@@ -226,6 +239,13 @@ def render_html(summary: dict[str, Any], breached: list[str] | None = None) -> s
             ("failed flows/s", "#c92a2a", [float(p["failures"]) for p in tl]),
         ]
     )
+    latency_chart = _line_chart(
+        [
+            ("flow p50 (ms)", "#2b8a3e", [p["flow_p50_ms"] for p in tl]),
+            ("flow p99 (ms)", "#c92a2a", [p["flow_p99_ms"] for p in tl]),
+            ("flow max (ms)", "#495057", [p["flow_max_ms"] for p in tl]),
+        ]
+    )
     step_rows = "".join(
         f"<tr><td>{_esc(n)}</td><td>{s['count']}</td><td>{s['p50_ms']:.2f}</td>"
         f"<td>{s['p95_ms']:.2f}</td><td>{s['p99_ms']:.2f}</td><td>{s['max_ms']:.2f}</td></tr>"
@@ -269,6 +289,7 @@ Latency measured from the {_esc(summary["latency_basis"])}.</p>
 <b class="{"bad" if down else "good"}">{down} down bucket(s)</b>
 of {summary["down_bucket_s"]:g} s (basis: {_esc(summary["down_basis"])}).</p>
 <h2>Throughput over time</h2>{chart}
+<h2>Flow latency over time (ms, by the second each flow was due)</h2>{latency_chart}
 <h2>Latency per step (ms)</h2>{_latency_bars(summary["steps"])}
 <table><tr><th>step</th><th>count</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>
 {step_rows}</table>

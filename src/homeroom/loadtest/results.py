@@ -1,4 +1,5 @@
-"""What a run observed: per-step latency, a per-second timeline, errors by kind.
+"""What a run observed: per-step latency, a per-second timeline (with each second's flow
+latency, so a report shows when in the run a tail happened), errors by kind.
 
 Latency is measured from when a request was *due*, not from when it was sent. The first
 step of a flow is due at the flow's scheduled time (open model); each later step is due the
@@ -42,6 +43,8 @@ class Results:
     login_failures: defaultdict[int, int] = field(default_factory=_counter)  # by schedule
     flow_attempts: defaultdict[int, int] = field(default_factory=_counter)  # by schedule
     flow_failures: defaultdict[int, int] = field(default_factory=_counter)  # by schedule
+    # completed flows' latency per second they were due in: when in the run the tail was
+    flow_latency: dict[int, LatencyHistogram] = field(default_factory=dict)
     finished_at: float = 0.0
 
     def _second(self, at: float) -> int:
@@ -69,6 +72,10 @@ class Results:
             if is_login:
                 self.logins_done[self._second(done)] += 1
             self.record_step(f"{scenario}.flow", scheduled, done)
+            hist = self.flow_latency.get(due_second)
+            if hist is None:
+                hist = self.flow_latency[due_second] = LatencyHistogram()
+            hist.record((done - scheduled) * 1000.0)
             return
         self.flows_failed[scenario] += 1
         self.errors[f"{scenario}: {error}"] += 1
@@ -83,6 +90,8 @@ class Results:
         for mine, theirs in self._series_pairs(other):
             for second, n in theirs.items():
                 mine[max(0, second + shift)] += n
+        for second, hist in other.flow_latency.items():
+            self.flow_latency.setdefault(max(0, second + shift), LatencyHistogram()).merge(hist)
         for mine_c, theirs_c in (
             (self.errors, other.errors),
             (self.flows_ok, other.flows_ok),
@@ -123,6 +132,7 @@ class Results:
             "errors": dict(self.errors),
             "flows_ok": dict(self.flows_ok),
             "flows_failed": dict(self.flows_failed),
+            "flow_latency": {str(k): v.to_dict() for k, v in self.flow_latency.items()},
         }
         for name in self._SERIES:
             data[name] = {str(k): v for k, v in getattr(self, name).items()}
@@ -135,6 +145,9 @@ class Results:
         results.errors.update(data["errors"])
         results.flows_ok.update(data["flows_ok"])
         results.flows_failed.update(data["flows_failed"])
+        results.flow_latency = {
+            int(k): LatencyHistogram.from_dict(v) for k, v in data["flow_latency"].items()
+        }
         for name in cls._SERIES:
             series: defaultdict[int, int] = getattr(results, name)
             series.update({int(k): int(v) for k, v in data[name].items()})
