@@ -7,10 +7,12 @@ Issue 9 asks for 1,000 instant logins/s on two server cores with PostgreSQL and 
 stores, the load generator on cores of its own. This machine has two cores in all, so the
 script measures the per-core figure: the Homeroom workers pinned to ``--server-cores``
 (default core 0), the harness to ``--load-cores`` (default core 1), PostgreSQL and Redis
-unpinned (they are the machine's shared servers). It reports
+unpinned (they are the machine's shared servers) unless ``--store-cores`` pins them for the
+run (the postmaster and every backend, and redis-server, restored afterwards). It reports
 
 - flows per Homeroom CPU-second (the workers' own user + system time in the window, from
   the harness's ``--server-pid`` accounting), and
+- the seconds of the run whose slowest flow took over 50 ms (when in the run the tail was),
 - flows per CPU-second of Homeroom + PostgreSQL + Redis together (PostgreSQL backends of
   the run's database read from ``/proc``, Redis from ``INFO cpu``; these two are sampled
   around the whole harness run, warm-up sign-ins included, so that figure is a lower bound).
@@ -67,6 +69,38 @@ def _wait_ready(url: str, timeout_s: float = 60.0) -> None:
     raise SystemExit(f"the server at {url} did not become ready in {timeout_s:.0f} s")
 
 
+def _store_pids(admin_dsn: str, kv: redis.Redis) -> list[int]:
+    """The PostgreSQL postmaster and its processes, and redis-server: what serves the run."""
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        row = conn.execute("SHOW data_directory").fetchone()
+    assert row is not None
+    postmaster = int((Path(row[0]) / "postmaster.pid").read_text().split()[0])
+    return [postmaster, *_children(postmaster), int(kv.info("server")["process_id"])]
+
+
+def _pin(pids: list[int], cores: set[int]) -> dict[int, set[int]]:
+    """Pin each process (all its threads) to ``cores``; returns what to restore. Backends
+    forked later inherit the postmaster's affinity."""
+    before: dict[int, set[int]] = {}
+    for pid in pids:
+        try:
+            before[pid] = os.sched_getaffinity(pid)
+            for task in os.listdir(f"/proc/{pid}/task"):
+                os.sched_setaffinity(int(task), cores)
+        except (ProcessLookupError, FileNotFoundError):
+            continue
+    return before
+
+
+def _unpin(before: dict[int, set[int]]) -> None:
+    for pid, cores in before.items():
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                os.sched_setaffinity(int(task), cores)
+        except (ProcessLookupError, FileNotFoundError):
+            continue
+
+
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
@@ -81,6 +115,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--server-cores", default="0")
     parser.add_argument("--load-cores", default="1")
+    parser.add_argument(
+        "--store-cores",
+        default=None,
+        help="pin PostgreSQL and Redis to these cores for the run (e.g. 1); default unpinned",
+    )
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--port", type=int, default=3010)
     parser.add_argument("--admin-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
@@ -94,6 +133,10 @@ def main() -> None:
     kv.flushdb()
     url = f"http://127.0.0.1:{args.port}"
     server: subprocess.Popen[bytes] | None = None
+    pinned: dict[int, set[int]] = {}
+    if args.store_cores is not None:
+        cores = {int(c) for c in args.store_cores.split(",")}
+        pinned = _pin(_store_pids(args.admin_dsn, kv), cores)
     with tempfile.TemporaryDirectory(prefix="homeroom-prodshape-") as data:
         env = {
             **os.environ,
@@ -149,6 +192,7 @@ def main() -> None:
                 server.wait(timeout=30)
             drop_postgres(args.admin_dsn, owner_url)
             kv.flushdb()
+            _unpin(pinned)
 
     flows = summary["flows_ok"]
     per_cpu = summary.get("flows_per_server_cpu_s")
@@ -169,6 +213,13 @@ def main() -> None:
         "redis_cpu_s": round(kv_cpu, 2),
         "flows_per_total_cpu_s": total,
         "down_minutes": summary.get("down_minutes"),
+        "store_cores": args.store_cores,
+        # (second, p99 ms, max ms) of each second whose slowest flow took over 50 ms
+        "slow_seconds": [
+            (p["t"], p["flow_p99_ms"], p["flow_max_ms"])
+            for p in summary["timeline"]
+            if (p["flow_max_ms"] or 0) > 50
+        ],
         "load_average": os.getloadavg(),
     }
     print(json.dumps(result, indent=2))
