@@ -46,7 +46,8 @@ def test_health_smoke_open_model_two_processes(live_server: LiveServer, tmp_path
     assert s["flows_ok"] == 200 and s["flows_failed"] == 0 and s["errors_by_kind"] == {}
     assert s["scheduled_flows"] == 200 and s["processes"] == 2
     assert set(s["steps"]) == {"health.healthz", "health.readyz", "health.flow"}  # type: ignore[arg-type]
-    assert (tmp_path / "r" / "report.html").read_text().count("<svg") == 3
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert page.count("<svg") == 4 and "Flow latency over time" in page
     assert json.loads((tmp_path / "r" / "report.json").read_text())["gate"] == {"breached": []}
 
 
