@@ -4,6 +4,7 @@ A fake clock: no sleeps, no timing assertions."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 from homeroom.ids import new_id
@@ -22,8 +23,9 @@ class Clock:
 
 
 def _check(op: OP, ttl_s: float = 5.0) -> tuple[SignInCheck, Clock]:
+    """A check whose answers live the whole ``ttl_s`` (the jitter drawn at its upper end)."""
     clock = Clock()
-    return SignInCheck(op.container.db, ttl_s, clock=clock), clock
+    return SignInCheck(op.container.db, ttl_s, clock=clock, rng=lambda: 0.0), clock
 
 
 def _connection(op: OP) -> Connection | None:
@@ -88,3 +90,32 @@ def test_an_answer_for_one_district_never_answers_for_another(op: OP) -> None:
     assert check.active_shared(op.district.id, op.student.id, op.app.id, connection)[0]
     other = new_id("district")  # the same user id and app, asked under another district
     assert check.active_shared(other, op.student.id, op.app.id, connection) == (None, False)
+
+
+def test_answers_made_together_expire_apart_and_never_past_the_ttl(op: OP) -> None:
+    """Every user of a class signing in in the same second must not be read again in the
+    same second ``ttl_s`` later (the periodic stampede the load harness showed)."""
+    draws = itertools.cycle([0.0, 0.5, 1.0])  # the longest, a middle and the shortest lifetime
+    clock = Clock()
+    check = SignInCheck(op.container.db, 4.0, clock=clock, rng=lambda: next(draws))
+    connection = _connection(op)
+    other_app = op.container.oidc.clients.connection(op.district.id, op.public_app.id)
+    asked = [
+        (op.district.id, op.student.id, op.app.id, connection),
+        (op.district.id, op.teacher.id, op.app.id, connection),
+        (op.district.id, op.student.id, op.public_app.id, other_app),
+    ]
+    for args in asked:
+        check.active_shared(*args)
+
+    def read_again_at(dt: float) -> int:
+        clock.now = 1000.0 + dt
+        with count_reads(op) as reads:
+            for args in asked:
+                check.active_shared(*args)
+        return len(reads)
+
+    assert read_again_at(1.9) == 0  # every answer lives at least (1 - JITTER) * ttl_s
+    assert read_again_at(2.1) == 1  # the shortest (2 s) has expired and is read again
+    assert read_again_at(3.1) == 1  # then the middle one (3 s)
+    assert read_again_at(4.1) == 1  # the longest, exactly ttl_s: never stale beyond it
