@@ -20,10 +20,12 @@ from homeroom.storage.sql.migrate import upgrade
 from homeroom.wiring import Container, build
 
 
-def seeded_container(tmp: Path, log_level: str = "info") -> tuple[Container, dict[str, Any]]:
-    """A real container on a SQLite file with the in-process KV store, seeded as the OIDC
-    tests seed it, signing keys loaded. The limiter runs (its cost is part of the hot path)
-    but never refuses a benchmark."""
+def seeded_container(
+    tmp: Path, log_level: str = "info", redis_url: str = ""
+) -> tuple[Container, dict[str, Any]]:
+    """A real container on a SQLite file with the in-process KV store (or Redis at
+    ``redis_url``, flushed first), seeded as the OIDC tests seed it, signing keys loaded.
+    The limiter runs (its cost is part of the hot path) but never refuses a benchmark."""
     url = f"sqlite:///{tmp / 'homeroom.db'}"
     upgrade(url)
     settings = load_settings(
@@ -31,6 +33,7 @@ def seeded_container(tmp: Path, log_level: str = "info") -> tuple[Container, dic
         data_dir=str(tmp / "data"),
         database_url=url,
         log_level=log_level,
+        redis_url=redis_url,
         rate_limit_ip="100000000/minute",
         rate_limit_client="100000000/minute",
     )

@@ -53,9 +53,21 @@ def main() -> None:
         help="password_login without the argon2id verification (a string compare in its "
         "place): the Python around it, for before/after comparisons of that code alone",
     )
+    parser.add_argument(
+        "--redis-url",
+        default="",
+        help="KV store and rate limiter on this Redis (its database is flushed first), "
+        "as in production; default the in-process ones",
+    )
     args = parser.parse_args()
+    if args.redis_url:
+        import redis
+
+        redis.Redis.from_url(args.redis_url).flushdb()
     container, data = seeded_container(
-        Path(tempfile.mkdtemp(prefix="homeroom-profile-")), log_level="warning"
+        Path(tempfile.mkdtemp(prefix="homeroom-profile-")),
+        log_level="warning",
+        redis_url=args.redis_url,
     )
     settings = container.settings
     configure_logging(settings.log_level, settings.log_json)  # as `homeroom serve` does

@@ -123,14 +123,19 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--port", type=int, default=3010)
     parser.add_argument("--admin-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
+    parser.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/9",
+        help="empty: the in-process KV store and rate limiter, to tell Redis's share",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench/compare/out/production-shape")
     args = parser.parse_args()
 
     owner_url, app_url, app_role = postgres_urls(args.admin_dsn)
     database = str(psycopg.conninfo.conninfo_to_dict(app_url)["dbname"])
-    kv = redis.Redis.from_url(args.redis_url)
-    kv.flushdb()
+    kv = redis.Redis.from_url(args.redis_url or "redis://127.0.0.1:6379/9")
+    if args.redis_url:
+        kv.flushdb()
     url = f"http://127.0.0.1:{args.port}"
     server: subprocess.Popen[bytes] | None = None
     pinned: dict[int, set[int]] = {}
@@ -144,7 +149,7 @@ def main() -> None:
             "HOMEROOM_DATABASE_URL": _no_password(app_url),
             "HOMEROOM_MIGRATE_DATABASE_URL": _no_password(owner_url),
             "HOMEROOM_APP_DB_ROLE": app_role,
-            "HOMEROOM_REDIS_URL": args.redis_url,
+            "HOMEROOM_REDIS_URL": args.redis_url,  # empty: in-process
             "HOMEROOM_PORT": str(args.port),
             "HOMEROOM_ISSUER": url,
             "HOMEROOM_WORKERS": str(args.workers),
@@ -182,7 +187,7 @@ def main() -> None:
                 env=env, capture_output=True, text=True,
             )  # fmt: skip
             pg_cpu = backend_cpu(args.admin_dsn, database) - pg0
-            kv_cpu = _redis_cpu(kv) - kv0
+            kv_cpu = _redis_cpu(kv) - kv0 if args.redis_url else 0.0
             if run.returncode not in (0, 1) or not run.stdout.strip():
                 raise SystemExit(f"the load run failed: {run.stderr.strip()[-2000:]}")
             summary = json.loads(run.stdout)
@@ -191,7 +196,8 @@ def main() -> None:
                 server.terminate()
                 server.wait(timeout=30)
             drop_postgres(args.admin_dsn, owner_url)
-            kv.flushdb()
+            if args.redis_url:
+                kv.flushdb()
             _unpin(pinned)
 
     flows = summary["flows_ok"]

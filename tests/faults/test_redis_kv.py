@@ -1,0 +1,83 @@
+"""RedisKV's own connections (one per thread): a dropped connection is reopened without an
+error, a refused command leaves the connection usable, and every thread gets its own."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from homeroom.errors import ServiceUnavailable
+from homeroom.storage.kv.redis import RedisKV
+
+
+@pytest.fixture
+def named_kv(redis_url: str) -> Iterator[tuple[RedisKV, str]]:
+    name = f"kvtest-{uuid.uuid4().hex[:8]}"
+    kv = RedisKV(redis_url, timeout_s=2, client_name=name)
+    yield kv, name
+    kv.close()
+
+
+def _clients(admin: redis.Redis, name: str) -> list[dict[str, str]]:
+    return [c for c in admin.client_list() if c.get("name") == name]
+
+
+def test_a_connection_redis_dropped_is_reopened_without_an_error(
+    named_kv: tuple[RedisKV, str], redis_url: str
+) -> None:
+    kv, name = named_kv
+    admin = redis.Redis.from_url(redis_url)
+    kv.set("kvtest:a", b"1", ttl_s=60)
+    (client,) = _clients(admin, name)
+    admin.client_kill_filter(_id=client["id"])  # as a Redis restart or idle timeout would
+    assert kv.get("kvtest:a") == b"1"  # sent again on a new connection, not a 503
+    (reopened,) = _clients(admin, name)
+    assert reopened["id"] != client["id"]
+    admin.close()
+
+
+def test_an_error_reply_is_a_503_and_the_connection_stays_in_step(
+    named_kv: tuple[RedisKV, str], redis_url: str
+) -> None:
+    kv, name = named_kv
+    admin = redis.Redis.from_url(redis_url)
+    admin.rpush("kvtest:list", "x")  # GET on a list: WRONGTYPE
+    kv.set("kvtest:b", b"2", ttl_s=60)
+    with pytest.raises(ServiceUnavailable):
+        kv.get("kvtest:list")
+    assert kv.get("kvtest:b") == b"2"  # the next reply is this command's, not a stale one
+    assert len(_clients(admin, name)) == 1
+    admin.delete("kvtest:list")
+    admin.close()
+
+
+def test_each_thread_has_a_connection_of_its_own_and_close_closes_them_all(
+    named_kv: tuple[RedisKV, str], redis_url: str
+) -> None:
+    kv, name = named_kv
+    admin = redis.Redis.from_url(redis_url)
+    kv.ping()
+    pinged, done = threading.Barrier(3), threading.Event()
+
+    def work() -> None:
+        kv.ping()
+        pinged.wait()
+        done.wait(10)  # alive while the main thread counts: no connection handed on
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    pinged.wait()
+    try:
+        assert len(_clients(admin, name)) == 3
+        kv.close()
+        assert _clients(admin, name) == []
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join()
+    admin.close()
