@@ -423,13 +423,23 @@ def _app_sign_in(b: Browser, flow: Flow) -> None:
         reply = b.http.request("GET", url, name="authorize")
         location = reply.header("location") if reply.status in (302, 303) else None
         if location is None:
-            b.signed_in = False  # the session ended (timeout, logout): sign in next time
+            if not _overloaded(reply):
+                b.signed_in = False  # the session ended (timeout, logout): sign in next time
+            # An overload answer (429, 5xx) or no answer at all says nothing about the
+            # session: the student's browser still has its cookie and clicks the app again,
+            # as this browser will. Signing in again would add an argon2id verification to
+            # a server already behind, which no real morning does.
             raise CheckFailed(f"authorize_http_{reply.status}" if reply.status else "connection")
         if not urljoin(url, location).startswith(b.target.redirect_uri):
             b.signed_in = False
             raise CheckFailed("authorize_needs_interaction")
         code = callback_code(urljoin(url, location), b.target.redirect_uri, state)
     b.redeem(flow, code, verifier, nonce)
+
+
+def _overloaded(reply: Reply) -> bool:
+    """No answer (connection error, timeout), rate limited, or a server error."""
+    return reply.status == 0 or reply.status == 429 or reply.status >= 500
 
 
 def password_login(b: Browser, flow: Flow) -> None:
