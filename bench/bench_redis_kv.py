@@ -2,8 +2,8 @@
 
     taskset -c 0 .venv/bin/python -m bench.bench_redis_kv [--url redis://127.0.0.1:6379/9]
 
-An instant login makes about ten KV calls, each from one of the web layer's worker
-threads. This times ``RedisKV.set``/``get``/``pop`` against the same calls through the
+An instant login makes five KV calls, each from one of the web layer's worker threads.
+This times ``RedisKV.set``/``get``/``pop`` against the same calls through the
 ``redis.Redis`` client (what ``RedisKV`` used before), reporting the calling process's CPU
 time per call (``time.process_time``: Redis's own time is not in it) and wall time.
 """

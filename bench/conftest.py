@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from tests.oidc.conftest import seed
 
 from homeroom.config import load_settings
@@ -26,6 +27,8 @@ def seeded_container(
     """A real container on a SQLite file with the in-process KV store (or Redis at
     ``redis_url``, flushed first), seeded as the OIDC tests seed it, signing keys loaded.
     The limiter runs (its cost is part of the hot path) but never refuses a benchmark."""
+    if redis_url:
+        redis.Redis.from_url(redis_url).flushdb()
     url = f"sqlite:///{tmp / 'homeroom.db'}"
     upgrade(url)
     settings = load_settings(

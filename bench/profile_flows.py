@@ -60,10 +60,6 @@ def main() -> None:
         "as in production; default the in-process ones",
     )
     args = parser.parse_args()
-    if args.redis_url:
-        import redis
-
-        redis.Redis.from_url(args.redis_url).flushdb()
     container, data = seeded_container(
         Path(tempfile.mkdtemp(prefix="homeroom-profile-")),
         log_level="warning",

@@ -4,15 +4,17 @@ The single-command operations (every one on a sign-in's path) go through a conne
 the calling thread's own, straight to redis-py's ``Connection`` (its command packer, reply
 parser and health check), not through the ``Redis`` client: the client takes a connection
 from its pool and gives it back around each command, behind a retry wrapper and, since
-redis-py 7, observability hooks, and on this machine that came to about two-thirds of a
-command's cost (``bench/bench_redis_kv.py``: 145 µs against 50 µs a SET on loopback). An
-instant login makes about ten KV calls, from the web layer's worker threads. The one
-multi-command operation (``incr``, a MULTI/EXEC pipeline) keeps the client.
+redis-py 7, observability hooks, and on this machine that came to more than half of a
+call's CPU (``bench/bench_redis_kv.py``: about 90 µs against 40 µs). An instant login makes
+five KV calls, from the web layer's worker threads. The one multi-command operation
+(``incr``, a MULTI/EXEC pipeline) keeps the client.
 
 A connection that failed is closed, and the next call on that thread opens a new one. A
-command whose connection was found closed (Redis restarted, or dropped an idle client) is
-sent once more on a new one, as the client's own retry did; a timeout is never retried (the
-command may have run), so a Redis that stops answering is a 503 within the timeout.
+command that met a closed connection (Redis restarted, or dropped an idle client) is sent
+once more on a new one, as the client's default retry did; if the connection broke after
+Redis had run it, it runs twice (harmless for SET and DEL; a repeated GETDEL finds nothing,
+so a code redeemed then is refused, never accepted twice). A timeout is never retried, so a
+Redis that stops answering is a 503 within the timeout.
 """
 
 from __future__ import annotations
