@@ -16,10 +16,13 @@ starts with their fixed prefix, so every other request pays one ``startswith``.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import os
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
@@ -33,7 +36,7 @@ from homeroom.web.middleware import RequestContextMiddleware
 if TYPE_CHECKING:
     from homeroom.wiring import Container
 
-__all__ = ["HotPaths", "HotRoute", "HotRoutes", "blocking"]
+__all__ = ["HOT_THREADS", "HotPaths", "HotRoute", "HotRoutes", "blocking", "in_hot_thread"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 T = TypeVar("T")
@@ -65,7 +68,48 @@ async def blocking(container: Container, fn: Callable[[], T]) -> T:
         if pending.batches:
             await pending.durable()
         return result
-    return await run_in_threadpool(fn)
+    return await in_hot_thread(fn)
+
+
+HOT_THREADS = 40
+"""Threads of the hot paths' pool: anyio's default limit, which served them before."""
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _hot_pool() -> ThreadPoolExecutor:
+    """This process's pool, made on first use (a forked worker makes its own: threads do
+    not survive a fork)."""
+    global _pool
+    pid = os.getpid()
+    if _pool is None or _pool[0] != pid:
+        _pool = (pid, ThreadPoolExecutor(HOT_THREADS, thread_name_prefix="homeroom-hot"))
+    return _pool[1]
+
+
+async def in_hot_thread(fn: Callable[[], T]) -> T:
+    """``fn()`` on a thread of the hot paths' own pool, in a copy of the caller's context
+    (tenant scope, request id), as ``starlette.concurrency.run_in_threadpool`` runs it.
+
+    Why not that function: with Redis and PostgreSQL an instant login is three hand-offs,
+    and anyio's (capacity limiter, cancel scope, backend lookups) cost about twice the
+    CPU of ``loop.run_in_executor``'s (``bench/bench_hand_off.py``; session 13 in
+    ``bench/RESULTS-load.md``). Like anyio's, a cancelled caller still waits for work
+    that has started: it holds its connection and its transaction until it ends, and the
+    in-flight cap must go on counting it. Work not yet started is dropped.
+    """
+    started: Future[T] = _hot_pool().submit(contextvars.copy_context().run, fn)
+    try:
+        return await asyncio.wrap_future(started)
+    except asyncio.CancelledError:
+        while not started.done():  # it has started: cancelling the wrapper could not stop it
+            try:
+                await asyncio.shield(asyncio.wrap_future(started))
+            except asyncio.CancelledError:
+                continue
+            except Exception:  # the caller was cancelled: its error is moot
+                break
+        raise
 
 
 class HotRoute(Route):
