@@ -204,6 +204,8 @@ class Container:
         self.passwords.close()
         self.db.dispose()
         self.kv.close()
+        if "rate_limiter" in self.__dict__:  # made on first use (a cached property)
+            self.rate_limiter.close()
 
 
 def build(settings: Settings) -> Container:

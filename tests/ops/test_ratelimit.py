@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
@@ -151,3 +152,28 @@ def test_status_endpoint_answers_429_with_retry_after(
             assert client.get("/healthz").status_code == 200  # health is never limited
     finally:
         container.close()
+
+
+def test_on_redis_the_scripts_run_on_the_threads_own_connection(redis_url: str) -> None:
+    """The limiter's EVALSHA goes out on its per-thread connection (named in CLIENT LIST),
+    not through the pooled client; a Redis that lost its scripts (restart, SCRIPT FLUSH)
+    gets them loaded again, and counting carries on."""
+    name_filter = f"rltest-{_RUN}"
+    admin = redis.Redis.from_url(redis_url)
+    lim = RateLimiter({"ip": "3/minute"}, redis_url=redis_url, client_name=name_filter)
+    key = f"scripts-{_RUN}"
+    try:
+        assert lim.hit("ip", key).remaining == 2
+        mine = [c for c in admin.client_list() if c.get("name") == name_filter]
+        assert [c["cmd"] for c in mine] == ["evalsha"]
+        admin.script_flush()
+        assert lim.hit("ip", key).remaining == 1  # NOSCRIPT, SCRIPT LOAD, EVALSHA again
+        assert lim.peek("ip", key).remaining == 1
+        lim.hit("ip", key)
+        with pytest.raises(RateLimited):
+            lim.admit("ip", key)
+        lim.close()
+        assert [c for c in admin.client_list() if c.get("name") == name_filter] == []
+    finally:
+        lim.close()
+        admin.close()

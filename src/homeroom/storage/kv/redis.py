@@ -30,14 +30,20 @@ from redis.exceptions import RedisError, ResponseError
 
 from homeroom.errors import ServiceUnavailable
 
-__all__ = ["RedisKV"]
+__all__ = ["RedisKV", "ThreadConnections"]
 
 T = TypeVar("T")
 
 
-class RedisKV:
+class ThreadConnections:
+    """One redis-py ``Connection`` per calling thread, for single commands (``RedisKV``,
+    and the rate limiter's scripts): see the module docstring for why, and what is retried.
+
+    ``command`` returns the raw RESP reply and raises redis-py's errors (a socket error as
+    its ``ConnectionError``); callers turn them into their own."""
+
     def __init__(self, url: str, timeout_s: float = 0.5, client_name: str = "homeroom") -> None:
-        self._client = redis.Redis.from_url(
+        self.client = redis.Redis.from_url(
             url,
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,
@@ -45,7 +51,8 @@ class RedisKV:
             retry_on_timeout=False,
             client_name=client_name,  # who is connected, in Redis's CLIENT LIST
         )
-        pool = self._client.connection_pool
+        """A pooled client with the same settings, for what is not one command."""
+        pool = self.client.connection_pool
         self._connection_class = pool.connection_class
         self._connection_kwargs = dict(pool.connection_kwargs)
         self._local = threading.local()
@@ -63,24 +70,45 @@ class RedisKV:
             self._local.conn = conn
         return conn
 
-    def _command(self, *args: Any) -> Any:
+    def command(self, *args: Any) -> Any:
         """One command on this thread's connection; its raw RESP reply."""
         conn = self._connection()
         for attempt in (1, 2):
             try:
                 conn.send_command(*args)
                 return conn.read_response()
-            except ResponseError as exc:
-                # The server answered with an error: the connection is still in step.
-                raise ServiceUnavailable("kv store unavailable", retry_after=2) from exc
-            except RedisConnectionError as exc:
+            except ResponseError:
+                raise  # the server answered with an error: the connection is still in step
+            except RedisConnectionError:
                 conn.disconnect()  # the next send opens a new socket
                 if attempt == 2:
-                    raise ServiceUnavailable("kv store unavailable", retry_after=2) from exc
-            except (RedisError, OSError) as exc:
+                    raise
+            except RedisError:
                 conn.disconnect()  # a reply may still be on its way: never reuse this socket
-                raise ServiceUnavailable("kv store unavailable", retry_after=2) from exc
+                raise
+            except OSError as exc:
+                conn.disconnect()
+                raise RedisConnectionError(str(exc)) from exc
         raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            conn.disconnect()
+        self.client.close()
+
+
+class RedisKV:
+    def __init__(self, url: str, timeout_s: float = 0.5, client_name: str = "homeroom") -> None:
+        self._connections = ThreadConnections(url, timeout_s, client_name)
+        self._client = self._connections.client
+
+    def _command(self, *args: Any) -> Any:
+        try:
+            return self._connections.command(*args)
+        except RedisError as exc:
+            raise ServiceUnavailable("kv store unavailable", retry_after=2) from exc
 
     def _call(self, fn: Callable[[], T]) -> T:
         try:
@@ -136,8 +164,4 @@ class RedisKV:
         self._command("PING")
 
     def close(self) -> None:
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            conn.disconnect()
-        self._client.close()
+        self._connections.close()
