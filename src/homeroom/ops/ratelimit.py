@@ -93,7 +93,10 @@ class _ScriptClient:
 
     ``Script.__call__`` sends ``EVALSHA`` and, on ``NOSCRIPT`` (a restarted or flushed
     Redis), ``SCRIPT LOAD`` and the ``EVALSHA`` again; errors stay redis-py's, so that
-    ``limits`` wraps them as it wraps the client's (a 503 here, ``_store_reachable``)."""
+    ``limits`` wraps them as it wraps the client's (a 503 here, ``_store_reachable``).
+    A script whose connection Redis had closed is sent once more, as the client's default
+    retry did; if the connection broke after Redis ran it, the hit counts twice (the error
+    is on the side of the limit)."""
 
     def __init__(self, connections: ThreadConnections) -> None:
         self.connections = connections
