@@ -1,4 +1,15 @@
-"""A tiny in-process TTL cache for hot, rarely changing records (clients, connections)."""
+"""A tiny in-process TTL cache for hot, rarely changing records (clients, connections).
+
+An expired entry is reloaded by one caller at a time; the others keep getting the old value
+until that load is in, at most one load's time past ``ttl_s``. Without that, every request
+for a popular app that arrived while its entry was being reloaded read the database again,
+each holding one of the worker's few database connections: on a school morning, every
+``ttl_s`` for every busy app. A key never loaded has no old value to give, so its first
+callers each load it (at start-up only).
+
+A load that was under way when ``invalidate`` ran is returned to its caller but not kept:
+it may have read the record before the change that called ``invalidate``.
+"""
 
 from __future__ import annotations
 
@@ -20,15 +31,31 @@ class TTLCache(Generic[V]):
         self.ttl_s = ttl_s
         self.max_size = max_size
         self._data: dict[Hashable, tuple[float, V]] = {}
+        self._loading: set[Hashable] = set()
+        self._generation = 0  # moved by every invalidate
         self._lock = threading.Lock()
 
     def get_or_load(self, key: Hashable, load: Callable[[], V]) -> V:
         now = time.monotonic()
+        generation = self._generation
         item = self._data.get(key)
-        if item is not None and item[0] > now:
-            return item[1]
-        value = load()
+        if item is not None:
+            if item[0] > now:
+                return item[1]
+            with self._lock:
+                if key in self._loading:
+                    return item[1]  # another caller is reloading it
+                self._loading.add(key)
+            try:
+                value = load()
+            finally:
+                with self._lock:
+                    self._loading.discard(key)
+        else:
+            value = load()
         with self._lock:
+            if generation != self._generation:
+                return value  # invalidated while it loaded: maybe read before the change
             if len(self._data) >= self.max_size:
                 self._data.clear()
             self._data[key] = (now + self.ttl_s, value)
@@ -36,6 +63,7 @@ class TTLCache(Generic[V]):
 
     def invalidate(self, key: Hashable | None = None) -> None:
         with self._lock:
+            self._generation += 1
             if key is None:
                 self._data.clear()
             else:
