@@ -119,3 +119,20 @@ def test_answers_made_together_expire_apart_and_never_past_the_ttl(op: OP) -> No
     assert read_again_at(2.1) == 1  # the shortest (2 s) has expired and is read again
     assert read_again_at(3.1) == 1  # then the middle one (3 s)
     assert read_again_at(4.1) == 1  # the longest, exactly ttl_s: never stale beyond it
+
+
+def test_a_routine_reload_of_an_unchanged_connection_keeps_the_answers(op: OP) -> None:
+    """The directory reloads a connection every 30 s; when nothing changed, the answers
+    made under it stay (they were all dropped at once before: a read stampede)."""
+    check, _clock = _check(op)
+    clients = op.container.oidc.clients
+    connection = _connection(op)
+    assert check.active_shared(op.district.id, op.student.id, op.app.id, connection)[1]
+    key = (op.district.id, op.app.id)
+    _until, cached = clients._connections._data[key]
+    clients._connections._data[key] = (0.0, cached)  # its ttl_s has run out
+    with count_reads(op) as reads:
+        reloaded = _connection(op)
+        assert reloaded is connection
+        assert check.active_shared(op.district.id, op.student.id, op.app.id, reloaded)[1]
+    assert len(reads) == 1  # the connection's reload, not the user's answer

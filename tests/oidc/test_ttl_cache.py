@@ -7,13 +7,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
 from homeroom.oidc.cache import TTLCache
 
 
-def _expire(cache: TTLCache[str], key: str) -> None:
+def _expire(cache: TTLCache[Any], key: str) -> None:
     """Make ``key``'s entry look ``ttl_s`` old (no sleeping in tests)."""
     _expires, value = cache._data[key]
     cache._data[key] = (time.monotonic() - 1, value)
@@ -99,3 +101,23 @@ def test_a_key_never_loaded_is_loaded_by_its_caller() -> None:
     assert cache.get_or_load("a", lambda: "y") == "x"
     cache.invalidate()
     assert cache.get_or_load("a", lambda: "y") == "y"
+
+
+@dataclass(frozen=True)
+class _Record:
+    id: str
+    status: str
+
+
+def test_a_reload_that_finds_the_record_unchanged_keeps_the_cached_object() -> None:
+    """Answers tied to the object (``oidc.sign_in_check``) must survive a routine reload, and
+    must not survive a change."""
+    cache: TTLCache[_Record] = TTLCache(ttl_s=30)
+    first = cache.get_or_load("app", lambda: _Record("app", "active"))
+    _expire(cache, "app")
+    again = cache.get_or_load("app", lambda: _Record("app", "active"))
+    assert again is first
+    _expire(cache, "app")
+    changed = cache.get_or_load("app", lambda: _Record("app", "suspended"))
+    assert changed == _Record("app", "suspended") and changed is not first
+    assert cache.get_or_load("app", lambda: _Record("app", "other")) is changed

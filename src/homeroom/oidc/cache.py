@@ -7,6 +7,13 @@ each holding one of the worker's few database connections: on a school morning, 
 ``ttl_s`` for every busy app. A key never loaded has no old value to give, so its first
 callers each load it (at start-up only).
 
+A reload that finds the record unchanged (equal) keeps the object already cached. Answers
+tied to that object stay valid: ``oidc.sign_in_check`` keeps each user's answer only while
+the connection is the same object. Before, every reload of a busy app's connection, every
+``ttl_s``, dropped all of them at once, and every student signing in to that app was read
+from the database again in the same instant. At 400 sign-ins a second that was the load
+run's slowest second (``bench/RESULTS-load.md``, session 13).
+
 A load that was under way when ``invalidate`` ran is returned to its caller but not kept:
 it may have read the record before the change that called ``invalidate``.
 """
@@ -51,6 +58,8 @@ class TTLCache(Generic[V]):
             finally:
                 with self._lock:
                     self._loading.discard(key)
+            if value == item[1]:
+                value = item[1]  # unchanged: the same object, see the module docstring
         else:
             value = load()
         with self._lock:

@@ -10,7 +10,8 @@ Staleness is bounded and small: a user deactivated in the roster, or one the con
 longer shares, can finish sign-ins already under way for at most ``ttl_s`` more seconds in a
 worker that answered for them just before (the connection itself is cached for 30 s by
 ``oidc.clients``). An answer is tied to the connection object it was computed under, so a
-reloaded connection (an admin change, ``ClientDirectory.invalidate``) is asked again at once.
+changed connection (an admin change, ``ClientDirectory.invalidate``) is asked again at once;
+a reload that finds the connection unchanged keeps the same object (``oidc.cache``).
 The session check (the KV session read on every authorize) is not cached.
 
 Each answer lives for a random share of ``ttl_s`` between ``1 - JITTER`` and 1 (never
