@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,7 +24,7 @@ def one_thread() -> Iterator[ThreadPoolExecutor]:
     """The pool cut to one thread, so that a second piece of work waits its turn."""
     saved = hot._pool
     pool = ThreadPoolExecutor(1)
-    hot._pool = (os.getpid(), pool)
+    hot._pool = pool
     try:
         yield pool
     finally:
@@ -53,21 +55,36 @@ def test_an_error_in_the_work_reaches_the_caller() -> None:
         asyncio.run(hot.in_hot_thread(fails))
 
 
+class _Gate:
+    """Work that reports when it starts and ends only once released."""
+
+    def __init__(self, name: str, ran: list[str]) -> None:
+        self.name = name
+        self.ran = ran
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self) -> None:
+        self.started.set()
+        self.release.wait(10)
+        self.ran.append(self.name)
+
+    async def running(self) -> asyncio.Task[None]:
+        """Handed to the pool, and started on its thread."""
+        task = asyncio.create_task(hot.in_hot_thread(self))
+        while not self.started.is_set():
+            await asyncio.sleep(0.001)
+        return task
+
+
 def test_a_cancelled_caller_waits_for_work_that_has_started(
     one_thread: ThreadPoolExecutor,
 ) -> None:
-    started, release = threading.Event(), threading.Event()
-    finished: list[str] = []
-
-    def work() -> None:
-        started.set()
-        release.wait(10)
-        finished.append("work")
+    ran: list[str] = []
+    work = _Gate("work", ran)
 
     async def main() -> None:
-        task = asyncio.create_task(hot.in_hot_thread(work))
-        while not started.is_set():
-            await asyncio.sleep(0.001)
+        task = await work.running()
         task.cancel()
         for _ in range(20):  # the loop runs on while the caller waits
             await asyncio.sleep(0.001)
@@ -75,10 +92,10 @@ def test_a_cancelled_caller_waits_for_work_that_has_started(
         task.cancel()  # a second cancel is absorbed too
         await asyncio.sleep(0.001)
         assert not task.done()
-        release.set()
+        work.release.set()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert finished == ["work"]
+        assert ran == ["work"]
 
     asyncio.run(main())
 
@@ -86,24 +103,17 @@ def test_a_cancelled_caller_waits_for_work_that_has_started(
 def test_work_not_yet_started_is_dropped_when_its_caller_is_cancelled(
     one_thread: ThreadPoolExecutor,
 ) -> None:
-    started, release = threading.Event(), threading.Event()
     ran: list[str] = []
-
-    def first() -> None:
-        started.set()
-        release.wait(10)
-        ran.append("first")
+    first = _Gate("first", ran)
 
     async def main() -> None:
-        busy = asyncio.create_task(hot.in_hot_thread(first))
-        while not started.is_set():
-            await asyncio.sleep(0.001)
+        busy = await first.running()
         queued = asyncio.create_task(hot.in_hot_thread(lambda: ran.append("second")))
         await asyncio.sleep(0.001)  # submitted, behind ``first`` on the one thread
         queued.cancel()
         with pytest.raises(asyncio.CancelledError):
             await queued
-        release.set()
+        first.release.set()
         await busy
 
     asyncio.run(main())
@@ -112,15 +122,26 @@ def test_work_not_yet_started_is_dropped_when_its_caller_is_cancelled(
 
 
 def test_a_forked_worker_makes_its_own_pool() -> None:
-    first = hot._hot_pool()
-    assert hot._hot_pool() is first
-    saved = hot._pool
-    assert saved is not None
-    hot._pool = (saved[0] + 1, saved[1])  # as a child process sees its parent's pool
-    try:
-        mine = hot._hot_pool()
-        assert mine is not first
-        assert hot._pool == (os.getpid(), mine)
-    finally:
-        mine.shutdown()
-        hot._pool = saved
+    """In a real fork: the child's first hand-off runs on a new pool (the parent's threads
+    are not in the child), and the parent keeps its own."""
+    parent = hot._hot_pool()
+    assert hot._hot_pool() is parent
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit code only
+        ok = False
+        try:
+            ok = hot._pool is None and asyncio.run(hot.in_hot_thread(lambda: 7)) == 7
+            ok = ok and hot._hot_pool() is not parent
+        finally:
+            os._exit(0 if ok else 1)
+    for _ in range(3000):  # a child stuck after the fork is killed, never waited on forever
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.01)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child did not finish its hand-off")
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert hot._hot_pool() is parent

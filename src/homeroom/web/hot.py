@@ -74,17 +74,24 @@ async def blocking(container: Container, fn: Callable[[], T]) -> T:
 HOT_THREADS = 40
 """Threads of the hot paths' pool: anyio's default limit, which served them before."""
 
-_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool: ThreadPoolExecutor | None = None
 
 
 def _hot_pool() -> ThreadPoolExecutor:
-    """This process's pool, made on first use (a forked worker makes its own: threads do
-    not survive a fork)."""
+    """This process's pool, made on first use."""
     global _pool
-    pid = os.getpid()
-    if _pool is None or _pool[0] != pid:
-        _pool = (pid, ThreadPoolExecutor(HOT_THREADS, thread_name_prefix="homeroom-hot"))
-    return _pool[1]
+    if _pool is None:
+        _pool = ThreadPoolExecutor(HOT_THREADS, thread_name_prefix="homeroom-hot")
+    return _pool
+
+
+def _forget_pool_after_fork() -> None:
+    """A forked worker makes its own pool: the parent's threads do not survive a fork."""
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
 async def in_hot_thread(fn: Callable[[], T]) -> T:
