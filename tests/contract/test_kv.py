@@ -86,6 +86,45 @@ def test_pop_is_atomic_under_concurrency(kv: KV) -> None:
         assert winners == [b"code"]
 
 
+def test_pop_and_set_marks_only_what_it_popped(kv: KV) -> None:
+    k, mark = key("code"), key("spent")
+    assert kv.pop_and_set(k, mark, b"issued", ttl_s=5) is None
+    assert kv.get(mark) is None  # nothing popped: no mark
+    kv.set(k, b"grant", ttl_s=5)
+    assert kv.pop_and_set(k, mark, b"issued", ttl_s=5) == b"grant"
+    assert kv.get(k) is None
+    assert kv.get(mark) == b"issued"
+    left = kv.ttl(mark)
+    assert left is not None and 0 < left <= 5
+    assert kv.pop_and_set(k, mark, b"replayed", ttl_s=5) is None
+    assert kv.get(mark) == b"issued"  # a second pop leaves the first mark as it was
+    kv.set(k, b"grant")
+    assert kv.pop_and_set(k, mark, b"forever") == b"grant"
+    assert kv.ttl(mark) is None and kv.get(mark) == b"forever"
+    kv.delete(mark)
+
+
+def test_pop_and_set_has_one_winner_under_concurrency(kv: KV) -> None:
+    k, mark = key("race"), key("race-mark")
+    kv.set(k, b"code", ttl_s=5)
+    won: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def redeem(n: int) -> None:
+        barrier.wait()
+        if kv.pop_and_set(k, mark, str(n).encode(), ttl_s=5) is not None:
+            won.append(n)
+
+    threads = [threading.Thread(target=redeem, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(won) == 1
+    assert kv.get(mark) == str(won[0]).encode()  # the mark is the winner's
+    kv.delete(mark)
+
+
 def test_incr_counts_and_sets_ttl_once(kv: KV) -> None:
     k = key("ctr")
     assert kv.incr(k, ttl_s=0.5) == 1

@@ -81,3 +81,23 @@ def test_each_thread_has_a_connection_of_its_own_and_close_closes_them_all(
         for thread in threads:
             thread.join()
     admin.close()
+
+
+def test_pop_and_set_runs_on_the_threads_connection_and_survives_a_script_flush(
+    named_kv: tuple[RedisKV, str], redis_url: str
+) -> None:
+    """One round trip on the thread's own connection; a flushed script cache (a restarted
+    Redis) is loaded again instead of failing the redemption; an error is a 503."""
+    kv, name = named_kv
+    admin = redis.Redis.from_url(redis_url)
+    kv.set("kvtest:code", b"grant", ttl_s=60)
+    admin.script_flush()
+    assert kv.pop_and_set("kvtest:code", "kvtest:spent", b"jti", ttl_s=60) == b"grant"
+    assert admin.get("kvtest:spent") == b"jti"
+    assert len(_clients(admin, name)) == 1  # no pooled connection beside the thread's own
+    admin.rpush("kvtest:list", "x")  # GETDEL on a list: WRONGTYPE inside the script
+    with pytest.raises(ServiceUnavailable):
+        kv.pop_and_set("kvtest:list", "kvtest:spent", b"jti", ttl_s=60)
+    assert kv.get("kvtest:spent") == b"jti"  # and the connection is still in step
+    admin.delete("kvtest:list", "kvtest:spent")
+    admin.close()

@@ -66,8 +66,18 @@ def test_the_kv_store_never_holds_the_code_itself(kv: KV) -> None:
     assert kv.get(f"code:{district}:{digest}") is not None  # the key carries the district
 
 
-def test_spent_markers_are_read_once(kv: KV) -> None:
+def test_redeeming_marks_the_code_spent_and_the_marker_is_read_once(kv: KV) -> None:
     codes = CodeStore(kv)
-    codes.mark_spent("c0de", SpentCode("dst_x", "jti", None), ttl_s=5)
-    assert codes.spent("c0de") == SpentCode("dst_x", "jti", None)
-    assert codes.spent("c0de") is None
+    code = codes.issue(GRANT)
+    issued = SpentCode("dst_x", "jti", "family")
+    assert codes.redeem(code, issued, spent_ttl_s=5) == GRANT
+    assert codes.redeem(code, SpentCode("dst_x", "other", None), spent_ttl_s=5) is None
+    assert codes.spent(code) == issued  # the replay did not overwrite the winner's marker
+    assert codes.spent(code) is None
+
+
+def test_a_code_that_was_never_issued_leaves_no_marker(kv: KV) -> None:
+    codes = CodeStore(kv)
+    forged = "dst_x." + "A" * 43
+    assert codes.redeem(forged, SpentCode("dst_x", "jti", None), spent_ttl_s=5) is None
+    assert codes.spent(forged) is None

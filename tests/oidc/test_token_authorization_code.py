@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
@@ -9,7 +10,9 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from homeroom.oidc.tokens import at_hash
+from homeroom.oidc.errors import InvalidGrant
+from homeroom.oidc.token_endpoint import token_request
+from homeroom.oidc.tokens import TokenSigner, at_hash
 from tests.oidc.conftest import ISSUER, OP, REDIRECT, pkce_pair
 
 
@@ -86,6 +89,35 @@ def test_a_code_is_single_use_and_reuse_revokes_what_it_issued(op: OP) -> None:
         auth=(op.app.id, op.secret),
     )
     assert refresh.json()["error"] == "invalid_grant"
+
+
+def test_a_replay_while_the_first_redemption_is_issuing_revokes_its_access_token(
+    op: OP, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The code is marked spent, with the jti it is about to issue, in the same step that
+    redeems it: a replay that wins the race against the issuing finds the marker. (Its
+    refresh token is not yet stored then, so the family's revocation finds nothing: the
+    access token is what this proves.)"""
+    code = op.code(scope="openid")
+    replays: list[str] = []
+    sign = TokenSigner.access_token
+
+    def access_token(self: TokenSigner, **kwargs: Any) -> tuple[str, str, int]:
+        if not replays:  # the replay, between the first redemption's pop and its signing
+            form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
+            basic = base64.b64encode(f"{op.app.id}:{op.secret}".encode()).decode()
+            with pytest.raises(InvalidGrant) as refused:
+                token_request(op.container.oidc, form, f"Basic {basic}")
+            replays.append(refused.value.error)
+        return sign(self, **kwargs)
+
+    monkeypatch.setattr(TokenSigner, "access_token", access_token)
+    first = op.exchange(code)
+    assert first.status_code == 200 and replays == ["invalid_grant"]
+    userinfo = op.client.get(
+        "/userinfo", headers={"Authorization": f"Bearer {first.json()['access_token']}"}
+    )
+    assert userinfo.status_code == 401
 
 
 def test_pkce_verifier_must_match(op: OP) -> None:

@@ -8,8 +8,10 @@ previously issued based on that authorization code."
 A code is ``<district_id>.<256 random bits>``; the KV key is ``code:<district>:`` plus the
 SHA-256 of the code (a KV dump reveals no usable code, and every key carries its district);
 a grant is returned only if it names the district its key does.
-Redemption is an atomic ``pop``: of two concurrent redemptions exactly one wins. The winner
-leaves a ``code-spent:`` marker naming what it issued, so a replay can revoke it.
+Redemption is an atomic ``pop``: of two concurrent redemptions exactly one wins. In the same
+step (``KV.pop_and_set``, one round trip) the winner leaves a ``code-spent:`` marker naming
+what it is about to issue (its access token's ``jti`` and refresh family, chosen before the
+pop), so that a replay can revoke it, even one that arrives while the tokens are being made.
 """
 
 from __future__ import annotations
@@ -67,18 +69,28 @@ class CodeStore:
         self.kv.set(_key(_CODE, code), json.dumps(vars(grant)).encode(), ttl_s=self.ttl_s)
         return code
 
-    def redeem(self, code: str) -> AuthorizationCode | None:
-        """Single use: the first caller gets the grant, every later caller None."""
+    def redeem(
+        self, code: str, spent: SpentCode | None = None, spent_ttl_s: float = 0
+    ) -> AuthorizationCode | None:
+        """Single use: the first caller gets the grant, every later caller None.
+
+        With ``spent``, the winner's redemption also leaves that marker (``spent_ttl_s``
+        seconds), atomically; a code that was not there leaves none."""
         if not code or len(code) > 128:
             return None
-        raw = self.kv.pop(_key(_CODE, code))
+        if spent is None:
+            raw = self.kv.pop(_key(_CODE, code))
+        else:
+            raw = self.kv.pop_and_set(
+                _key(_CODE, code),
+                _key(_SPENT, code),
+                json.dumps(asdict(spent)).encode(),
+                ttl_s=spent_ttl_s,
+            )
         if raw is None:
             return None
         grant = AuthorizationCode(**json.loads(raw))
         return grant if code.partition(".")[0] == grant.district_id else None
-
-    def mark_spent(self, code: str, spent: SpentCode, ttl_s: float) -> None:
-        self.kv.set(_key(_SPENT, code), json.dumps(asdict(spent)).encode(), ttl_s=ttl_s)
 
     def spent(self, code: str) -> SpentCode | None:
         """What a redeemed code issued (to revoke it on replay), or None."""

@@ -6,7 +6,7 @@ memory when ``redis_url`` is empty (one process only; ``ops.ratelimit_memory``, 
 per hit than the library's memory storage), else Redis through ``limits`` so that every
 worker and host counts together. On Redis the library's Lua scripts (one ``EVALSHA`` per
 limit per hit) are sent on a connection of the calling thread's own
-(``storage.kv.redis.ThreadConnections``), not through the pooled client: two of them on
+(``storage.kv.redis.ThreadScriptClient``), not through the pooled client: two of them on
 every token grant cost about 110 µs of CPU each through the client.
 
 Categories and their defaults (settings ``rate_limit_<category>``, ``;`` joins limits):
@@ -55,7 +55,7 @@ from homeroom.config import Settings
 from homeroom.errors import ConfigError, RateLimited, ServiceUnavailable
 from homeroom.ops.metrics import RATE_LIMITED, SERVER_ERRORS
 from homeroom.ops.ratelimit_memory import InProcessMovingWindow
-from homeroom.storage.kv.redis import ThreadConnections
+from homeroom.storage.kv.redis import ThreadConnections, ThreadScriptClient
 
 __all__ = ["CATEGORIES", "Decision", "RateLimiter"]
 
@@ -88,28 +88,7 @@ class Decision:
         return headers
 
 
-class _ScriptClient:
-    """What a redis-py ``Script`` calls its client for, on the calling thread's connection.
-
-    ``Script.__call__`` sends ``EVALSHA`` and, on ``NOSCRIPT`` (a restarted or flushed
-    Redis), ``SCRIPT LOAD`` and the ``EVALSHA`` again; errors stay redis-py's, so that
-    ``limits`` wraps them as it wraps the client's (a 503 here, ``_store_reachable``).
-    A script whose connection Redis had closed is sent once more, as the client's default
-    retry did; if the connection broke after Redis ran it, the hit counts twice (the error
-    is on the side of the limit)."""
-
-    def __init__(self, connections: ThreadConnections) -> None:
-        self.connections = connections
-
-    def evalsha(self, sha: str, numkeys: int, *keys_and_args: object) -> object:
-        return self.connections.command("EVALSHA", sha, numkeys, *keys_and_args)
-
-    def script_load(self, script: str | bytes) -> str:
-        sha = self.connections.command("SCRIPT", "LOAD", script)
-        return sha.decode() if isinstance(sha, bytes) else str(sha)
-
-
-def _send_scripts_through(storage: RedisStorage, client: _ScriptClient) -> None:
+def _send_scripts_through(storage: RedisStorage, client: ThreadScriptClient) -> None:
     """Point every Lua script ``limits`` registered on ``storage`` at ``client`` (the
     scripts' text and their use stay the library's)."""
     for name, value in vars(storage).items():
@@ -136,7 +115,7 @@ class RateLimiter:
             except ValueError:
                 raise ConfigError(f"config: rate_limit_{category}: bad limit {spec!r}") from None
         self._strategy: MovingWindowRateLimiter | InProcessMovingWindow
-        self._scripts: _ScriptClient | None = None
+        self._scripts: ThreadScriptClient | None = None
         if redis_url:
             storage = RedisStorage(
                 redis_url,
@@ -146,7 +125,7 @@ class RateLimiter:
                 socket_connect_timeout=timeout_s,
                 retry_on_timeout=False,
             )
-            self._scripts = _ScriptClient(
+            self._scripts = ThreadScriptClient(
                 ThreadConnections(redis_url, timeout_s, client_name=client_name)
             )
             _send_scripts_through(storage, self._scripts)

@@ -24,6 +24,14 @@ class KV(Protocol):
         """Atomic get-and-delete: of two concurrent callers, at most one gets the value."""
         ...
 
+    def pop_and_set(
+        self, key: str, mark_key: str, mark_value: bytes, ttl_s: float | None = None
+    ) -> bytes | None:
+        """Atomic :meth:`pop` that, when ``key`` held a value, also sets ``mark_key`` in the
+        same step (one round trip): an authorization code is redeemed and marked spent at
+        once, and a missing code leaves no mark."""
+        ...
+
     def delete(self, key: str) -> bool: ...
     def incr(self, key: str, amount: int = 1, ttl_s: float | None = None) -> int:
         """Add to a counter (created at 0); the TTL is set when the key is created."""

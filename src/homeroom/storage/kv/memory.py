@@ -61,6 +61,18 @@ class MemoryKV:
             del self._data[key]
             return item[0]
 
+    def pop_and_set(
+        self, key: str, mark_key: str, mark_value: bytes, ttl_s: float | None = None
+    ) -> bytes | None:
+        now = self._now()
+        with self._lock:
+            item = self._live(key, now)
+            if item is None:
+                return None
+            del self._data[key]
+            self._data[mark_key] = (mark_value, None if ttl_s is None else now + ttl_s)
+            return item[0]
+
     def delete(self, key: str) -> bool:
         with self._lock:
             item = self._live(key, self._now())

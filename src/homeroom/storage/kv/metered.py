@@ -19,7 +19,7 @@ __all__ = ["MeteredKV"]
 
 T = TypeVar("T")
 
-_OPS = ("get", "set", "add", "pop", "delete", "incr", "ttl", "ping")
+_OPS = ("get", "set", "add", "pop", "pop_and_set", "delete", "incr", "ttl", "ping")
 
 
 class MeteredKV:
@@ -50,6 +50,13 @@ class MeteredKV:
 
     def pop(self, key: str) -> bytes | None:
         return self._timed("pop", lambda: self.inner.pop(key))
+
+    def pop_and_set(
+        self, key: str, mark_key: str, mark_value: bytes, ttl_s: float | None = None
+    ) -> bytes | None:
+        return self._timed(
+            "pop_and_set", lambda: self.inner.pop_and_set(key, mark_key, mark_value, ttl_s)
+        )
 
     def delete(self, key: str) -> bool:
         return self._timed("delete", lambda: self.inner.delete(key))

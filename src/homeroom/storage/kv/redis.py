@@ -6,8 +6,10 @@ parser and health check), not through the ``Redis`` client: the client takes a c
 from its pool and gives it back around each command, behind a retry wrapper and, since
 redis-py 7, observability hooks, and on this machine that came to more than half of a
 call's CPU (``bench/bench_redis_kv.py``: about 90 µs against 40 µs). An instant login makes
-five KV calls, from the web layer's worker threads. The one multi-command operation
-(``incr``, a MULTI/EXEC pipeline) keeps the client.
+four KV calls, from the web layer's worker threads. ``pop_and_set`` (a code redeemed and
+marked spent) is one Lua script on the same connection (``ThreadScriptClient``): one round
+trip where it was two. The one multi-command operation (``incr``, a MULTI/EXEC pipeline)
+keeps the client.
 
 A connection that failed is closed, and the next call on that thread opens a new one. A
 command that met a closed connection (Redis restarted, or dropped an idle client) is sent
@@ -25,12 +27,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import redis
+from redis.commands.core import Script
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
 from homeroom.errors import ServiceUnavailable
 
-__all__ = ["RedisKV", "ThreadConnections"]
+__all__ = ["RedisKV", "ThreadConnections", "ThreadScriptClient"]
 
 T = TypeVar("T")
 
@@ -99,10 +102,44 @@ class ThreadConnections:
         self.client.close()
 
 
+class ThreadScriptClient:
+    """What a redis-py ``Script`` calls its client for, on the calling thread's connection.
+
+    ``Script.__call__`` sends ``EVALSHA`` and, on ``NOSCRIPT`` (a restarted or flushed
+    Redis), ``SCRIPT LOAD`` and the ``EVALSHA`` again; errors stay redis-py's, so that
+    callers wrap them as they wrap the client's. A script whose connection Redis had closed
+    is sent once more, as the client's default retry did (see the module docstring)."""
+
+    def __init__(self, connections: ThreadConnections) -> None:
+        self.connections = connections
+
+    def evalsha(self, sha: str, numkeys: int, *keys_and_args: object) -> object:
+        return self.connections.command("EVALSHA", sha, numkeys, *keys_and_args)
+
+    def script_load(self, script: str | bytes) -> str:
+        sha = self.connections.command("SCRIPT", "LOAD", script)
+        return sha.decode() if isinstance(sha, bytes) else str(sha)
+
+
+# KEYS[1] is popped; only when it held a value is KEYS[2] set (ARGV[1], PX ARGV[2] unless 0).
+_POP_AND_SET = b"""
+local value = redis.call('GETDEL', KEYS[1])
+if value then
+  if tonumber(ARGV[2]) > 0 then
+    redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+  else
+    redis.call('SET', KEYS[2], ARGV[1])
+  end
+end
+return value
+"""
+
+
 class RedisKV:
     def __init__(self, url: str, timeout_s: float = 0.5, client_name: str = "homeroom") -> None:
         self._connections = ThreadConnections(url, timeout_s, client_name)
         self._client = self._connections.client
+        self._pop_and_set = Script(ThreadScriptClient(self._connections), _POP_AND_SET)
 
     def _command(self, *args: Any) -> Any:
         try:
@@ -142,6 +179,15 @@ class RedisKV:
     def pop(self, key: str) -> bytes | None:
         value = self._command("GETDEL", key)
         return None if value is None else bytes(value)
+
+    def pop_and_set(
+        self, key: str, mark_key: str, mark_value: bytes, ttl_s: float | None = None
+    ) -> bytes | None:
+        # Both keys in one script: on a Redis Cluster they would have to share a slot.
+        value = self._call(
+            lambda: self._pop_and_set([key, mark_key], [mark_value, self._px(ttl_s) or 0])
+        )
+        return None if value is None or value is False else bytes(value)
 
     def delete(self, key: str) -> bool:
         return int(self._command("DEL", key)) > 0
