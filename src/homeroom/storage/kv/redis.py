@@ -108,7 +108,10 @@ class ThreadScriptClient:
     ``Script.__call__`` sends ``EVALSHA`` and, on ``NOSCRIPT`` (a restarted or flushed
     Redis), ``SCRIPT LOAD`` and the ``EVALSHA`` again; errors stay redis-py's, so that
     callers wrap them as they wrap the client's. A script whose connection Redis had closed
-    is sent once more, as the client's default retry did (see the module docstring)."""
+    is sent once more, as the client's default retry did (see the module docstring). If the
+    connection broke after Redis had run it, it runs twice: a rate-limit hit counts twice
+    (on the side of the limit), and a repeated ``pop_and_set`` finds the code gone, so the
+    redemption is refused, never granted twice."""
 
     def __init__(self, connections: ThreadConnections) -> None:
         self.connections = connections
