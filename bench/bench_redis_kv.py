@@ -2,10 +2,12 @@
 
     taskset -c 0 .venv/bin/python -m bench.bench_redis_kv [--url redis://127.0.0.1:6379/9]
 
-An instant login makes five KV calls, each from one of the web layer's worker threads.
-This times ``RedisKV.set``/``get``/``pop`` against the same calls through the
-``redis.Redis`` client (what ``RedisKV`` used before), reporting the calling process's CPU
-time per call (``time.process_time``: Redis's own time is not in it) and wall time.
+An instant login makes four KV calls and one KV script, each from one of the web layer's
+worker threads. This times ``RedisKV.set``/``get``/``pop`` against the same calls through
+the ``redis.Redis`` client (what ``RedisKV`` used before), then a code's redemption as
+``pop`` and a later ``set`` of its spent marker (two round trips, before session 14)
+against ``pop_and_set`` (one script), reporting the calling process's CPU time
+(``time.process_time``: Redis's own time is not in it) and wall time.
 """
 
 from __future__ import annotations
@@ -61,6 +63,26 @@ def main() -> None:
             _round(fn, threads)  # warm: connections open, code paths hot
             best = min(_round(fn, threads) for _ in range(args.rounds))
             print(f"| {name} | {threads} | {best[0] / 3:.1f} | {best[1] / 3:.1f} |")
+
+    def pop_then_set(i: int) -> None:
+        kv.pop(f"bench:code:{i}")
+        kv.set(f"bench:spent:{i}", value, 60)
+
+    def pop_and_set(i: int) -> None:
+        kv.pop_and_set(f"bench:code:{i}", f"bench:spent:{i}", value, 60)
+
+    print()
+    print("| code redemption | threads | CPU µs per redemption | wall µs per redemption |")
+    print("| --- | ---: | ---: | ---: |")
+    for threads in (1, 8):
+        for name, fn in (("pop, then set", pop_then_set), ("pop_and_set", pop_and_set)):
+            results = []
+            for _ in range(args.rounds + 1):  # the first round warms
+                for i in range(CALLS):
+                    kv.set(f"bench:code:{i}", value, 60)  # untimed: each round redeems codes
+                results.append(_round(fn, threads))
+            best = min(results[1:])
+            print(f"| {name} | {threads} | {best[0]:.1f} | {best[1]:.1f} |")
     kv.close()
     client.close()
 
