@@ -48,10 +48,11 @@ def test_a_crash_while_authorizing_is_a_counted_500_not_a_redirect(op: OP) -> No
 def test_kv_outage_at_the_token_endpoint_is_503_with_retry_after(op: OP) -> None:
     code = op.code()
 
-    def down(_key: str) -> None:
+    def down(*_args: object, **_kwargs: object) -> None:
         raise ServiceUnavailable("kv store unavailable", retry_after=2)
 
-    op.container.kv.pop = down  # type: ignore[method-assign]
+    # Redeeming a code pops it and marks it spent in one KV operation.
+    op.container.kv.pop_and_set = down  # type: ignore[method-assign]
     before = errors("unavailable")
     r = op.exchange(code)
     assert r.status_code == 503 and r.headers["retry-after"] == "2"
