@@ -10,7 +10,6 @@ popped, and the pop marks the code spent with them in the same KV round trip.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -19,7 +18,7 @@ from homeroom.oidc import pkce
 from homeroom.oidc.codes import CodeStore, SpentCode
 from homeroom.oidc.context import OidcContext
 from homeroom.oidc.errors import InvalidGrant, InvalidRequest
-from homeroom.oidc.refresh import issue_refresh_token, revoke_family
+from homeroom.oidc.refresh import issue_refresh_token, new_family_id, revoke_family
 from homeroom.oidc.responses import bearer_response
 from homeroom.oidc.tokens import RevocationList, TokenSigner, new_jti
 from homeroom.sharing.models import App
@@ -37,7 +36,7 @@ def authorization_code_grant(ctx: OidcContext, app: App, form: Mapping[str, str]
     # What this redemption will issue, named before the pop so that the pop can mark the code
     # spent with it. The family is used only if the grant asks for offline_access; when it
     # does not, a replay's revocation of it finds no token.
-    jti, family_id = new_jti(), secrets.token_urlsafe(16)
+    jti, family_id = new_jti(), new_family_id()
     spent = SpentCode(code.partition(".")[0], jti, family_id)
     grant = codes.redeem(code, spent, spent_ttl_s=ctx.lifetimes.access_token)
     if grant is None:

@@ -27,7 +27,14 @@ from homeroom.storage.sql.repos_oidc import RefreshTokenRow
 from homeroom.storage.sql.uow import UnitOfWork
 from homeroom.tenancy import TenantScope
 
-__all__ = ["NewRefreshToken", "hash_token", "issue_refresh_token", "parse", "revoke_family"]
+__all__ = [
+    "NewRefreshToken",
+    "hash_token",
+    "issue_refresh_token",
+    "new_family_id",
+    "parse",
+    "revoke_family",
+]
 
 
 def hash_token(token: str) -> str:
@@ -50,6 +57,11 @@ class NewRefreshToken:
     family_id: str
 
 
+def new_family_id() -> str:
+    """A new rotation family's id (a code exchange names it before the code is redeemed)."""
+    return secrets.token_urlsafe(16)
+
+
 def issue_refresh_token(
     uow: UnitOfWork,
     *,
@@ -66,7 +78,7 @@ def issue_refresh_token(
     """Store a new refresh token (in the unit of work's district) and return it once."""
     assert uow.district_id is not None
     token = f"{uow.district_id}.{secrets.token_urlsafe(32)}"
-    family = family_id or secrets.token_urlsafe(16)
+    family = family_id or new_family_id()
     uow.refresh_tokens.add(
         RefreshTokenRow(
             district_id=uow.district_id,
