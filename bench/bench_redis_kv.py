@@ -2,11 +2,11 @@
 
     taskset -c 0 .venv/bin/python -m bench.bench_redis_kv [--url redis://127.0.0.1:6379/9]
 
-An instant login makes four KV calls and one KV script, each from one of the web layer's
-worker threads. This times ``RedisKV.set``/``get``/``pop`` against the same calls through
-the ``redis.Redis`` client (what ``RedisKV`` used before), then a code's redemption as
-``pop`` and a later ``set`` of its spent marker (two round trips, before session 14)
-against ``pop_and_set`` (one script), reporting the calling process's CPU time
+An instant login makes four KV calls (three single commands and one script), each from
+one of the web layer's worker threads. This times ``RedisKV.set``/``get``/``pop`` against
+the same calls through the ``redis.Redis`` client (what ``RedisKV`` used before), then a
+code's redemption as ``pop`` and a later ``set`` of its spent marker (two round trips,
+before session 14) against ``pop_and_set`` (one script), reporting the calling process's CPU time
 (``time.process_time``: Redis's own time is not in it) and wall time.
 """
 

@@ -6,10 +6,10 @@ parser and health check), not through the ``Redis`` client: the client takes a c
 from its pool and gives it back around each command, behind a retry wrapper and, since
 redis-py 7, observability hooks, and on this machine that came to more than half of a
 call's CPU (``bench/bench_redis_kv.py``: about 90 µs against 40 µs). An instant login makes
-four KV calls, from the web layer's worker threads. ``pop_and_set`` (a code redeemed and
-marked spent) is one Lua script on the same connection (``ThreadScriptClient``): one round
-trip where it was two. The one multi-command operation (``incr``, a MULTI/EXEC pipeline)
-keeps the client.
+four KV calls, from the web layer's worker threads; one of them, ``pop_and_set`` (a code
+redeemed and marked spent), is a Lua script on the same connection
+(``ThreadScriptClient``): one round trip where it was two. The one multi-command operation
+(``incr``, a MULTI/EXEC pipeline) keeps the client.
 
 A connection that failed is closed, and the next call on that thread opens a new one. A
 command that met a closed connection (Redis restarted, or dropped an idle client) is sent
