@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
+from sqlalchemy import select
 
 from homeroom.audit.models import AuditEvent
 from homeroom.errors import Conflict, NotFound, TenantScopeError
@@ -10,6 +14,7 @@ from homeroom.ids import new_id
 from homeroom.roster.models import District, Enrollment, Role, School, Section, User
 from homeroom.sharing.models import App, Connection, FieldGroup, ScopeMode
 from homeroom.storage.sql import Database
+from homeroom.storage.sql.tables import audit_events
 from homeroom.storage.sql.types import utcnow
 from homeroom.tenancy import TenantScope
 
@@ -185,6 +190,58 @@ def test_audit_append_and_list(db: Database, two: tuple[District, District]) -> 
         assert [e.action for e in uow.audit.list(action="badge.void")] == ["badge.void"]
     with TenantScope(b.id), db.scoped() as uow:
         assert uow.audit.list() == []
+
+
+def test_audit_appends_of_overlapping_transactions_number_the_district_in_order(
+    db: Database, two: tuple[District, District]
+) -> None:
+    """A district's ``seq`` has no gap and no duplicate even when a second transaction
+    appends while the first is still open: the second waits for the first's commit, then
+    reads its number. (On PostgreSQL both read the same last ``seq`` without the lock.)"""
+    a, b = two
+    first_appended, second_started = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with TenantScope(a.id), db.scoped(write=True) as uow:
+                uow.audit.append(AuditEvent(actor="admin", action="first"))
+                first_appended.set()
+                assert second_started.wait(30)
+                time.sleep(0.3)  # the second is at its read of the last seq, or waiting
+        except BaseException as exc:
+            errors.append(exc)
+
+    def second() -> None:
+        try:
+            assert first_appended.wait(30)
+            second_started.set()
+            with TenantScope(a.id), db.scoped(write=True) as uow:
+                uow.audit.append_many(
+                    [AuditEvent(actor="admin", action="second"), AuditEvent("admin", "third")]
+                )
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    with TenantScope(b.id), db.scoped(write=True) as uow:
+        uow.audit.append(AuditEvent(actor="admin", action="elsewhere"))  # its own numbers
+
+    def numbered(district: District) -> list[tuple[int, str]]:
+        columns = (audit_events.c.seq, audit_events.c.action)
+        with TenantScope(district.id), db.scoped() as uow:  # as the app role, under RLS
+            rows = uow.conn.execute(
+                select(*columns).where(audit_events.c.district_id == district.id)
+            )
+            return sorted((int(r.seq), str(r.action)) for r in rows)
+
+    assert numbered(a) == [(1, "first"), (2, "second"), (3, "third")]
+    assert numbered(b) == [(1, "elsewhere")]
 
 
 def test_tenant_repos_refuse_platform_transactions(db: Database) -> None:

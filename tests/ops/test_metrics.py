@@ -24,6 +24,7 @@ FAMILIES = [
     "homeroom_db_pool_wait_seconds",
     "homeroom_db_pool_timeouts_total",
     "homeroom_kv_seconds",
+    "homeroom_audit_batch_events",
     "homeroom_upstream_seconds",
     "homeroom_breaker_state",
     "homeroom_shed_requests_total",

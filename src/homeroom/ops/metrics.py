@@ -137,6 +137,12 @@ DB_POOL_TIMEOUTS = Counter(
     "homeroom_db_pool_timeouts_total",
     "Requests that gave up waiting for a database connection (answered 503)",
 )
+AUDIT_BATCH_EVENTS = Histogram(
+    "homeroom_audit_batch_events",
+    "Audit events written per group commit (audit.group_commit): one transaction per "
+    "district of a batch",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
 KV_SECONDS = Histogram(
     "homeroom_kv_seconds",
     "KV store call latency by backend (memory, redis) and operation",

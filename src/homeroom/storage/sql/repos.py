@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection as SqlConnection
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
@@ -571,6 +571,16 @@ _AUDIT_LAST_SEQ = select(func.coalesce(func.max(t.audit_events.c.seq), 0)).where
 )
 _AUDIT_INSERT = insert(t.audit_events)
 
+# PostgreSQL: a district's appenders take turns until commit (a transaction-level advisory
+# lock on the district), so that each reads the last ``seq`` its predecessor committed.
+# Without it, two transactions appending at once read the same last ``seq`` (READ COMMITTED
+# does not see the other's uncommitted row) and wrote the same number. SQLite's write
+# transactions already take turns (BEGIN IMMEDIATE). The two-key form, whose first key
+# names the audit log, has a key space of its own, apart from the one-key locks
+# (``repos_secrets.AUDIT_LOCK_KEY``).
+AUDIT_SEQ_LOCK_CLASS = 0x5EC1
+_AUDIT_SEQ_LOCK = text("SELECT pg_advisory_xact_lock(:k, hashtext(:d))")
+
 
 def _event_columns(event: AuditEvent) -> dict[str, Any]:
     """What the caller says about an audit event; id, time, district and seq are ours."""
@@ -591,8 +601,14 @@ class SqlAuditLog(_Tenant):
 
     table = t.audit_events
 
+    def _take_turn(self) -> None:
+        """Wait for this district's other appenders to commit (PostgreSQL; see above)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(_AUDIT_SEQ_LOCK, {"k": AUDIT_SEQ_LOCK_CLASS, "d": self.district_id})
+
     def append(self, event: AuditEvent) -> AuditEvent:
         event_id, at = new_id("audit"), utcnow()
+        self._take_turn()
         try:
             self.conn.execute(
                 _AUDIT_APPEND,
@@ -609,13 +625,11 @@ class SqlAuditLog(_Tenant):
         return _replace_event(event, event_id, at, self.district_id)
 
     def append_many(self, events: Sequence[AuditEvent]) -> None:
-        """Append a batch (group commit): one read of the last ``seq``, one executemany.
-
-        The numbers are only race-free where the write unit of work serializes writers
-        (SQLite's BEGIN IMMEDIATE), which is where the batches are made (``audit.group_commit``
-        runs on the embedded stores only)."""
+        """Append a batch (group commit): one read of the last ``seq``, one executemany,
+        after this district's other appenders have committed (``_take_turn``)."""
         if not events:
             return
+        self._take_turn()
         last = int(self.conn.execute(_AUDIT_LAST_SEQ, {"d": self.district_id}).scalar_one())
         at = utcnow()
         rows = [
