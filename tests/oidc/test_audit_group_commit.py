@@ -98,6 +98,25 @@ def wait_until(condition: Callable[[], bool]) -> None:
         time.sleep(0.005)
 
 
+def queue_behind_a_held_write(
+    appender: AuditAppender,
+    held: HeldFirstWrite,
+    append: Callable[..., None],
+    leader: tuple[Any, ...],
+    followers: list[tuple[Any, ...]],
+) -> list[threading.Thread]:
+    """Start ``append(*leader)`` and, once its write is held, ``append(*f)`` for each
+    follower; return when the followers' events are all in the open batch."""
+    threads = [threading.Thread(target=append, args=leader)]
+    threads[0].start()
+    assert held.writing.wait(30)
+    for args in followers:
+        threads.append(threading.Thread(target=append, args=args))
+        threads[-1].start()
+    wait_until(lambda: len(appender._open.items) == len(followers))
+    return threads
+
+
 def test_threads_arriving_during_a_write_share_the_next_batch_and_wait_for_it(
     container: Container,
 ) -> None:
@@ -116,17 +135,11 @@ def test_threads_arriving_during_a_write_share_the_next_batch_and_wait_for_it(
         ids = {e.target_id for e in app_token_events(container, district.id)}
         seen[n] = str(n) in ids  # committed by the time append returned
 
-    first = threading.Thread(target=append, args=(0,))
-    first.start()
-    assert held.writing.wait(30)
-    others = [threading.Thread(target=append, args=(n,)) for n in range(1, 8)]
-    for thread in others:
-        thread.start()
-    wait_until(lambda: len(appender._open.items) == 7)
+    threads = queue_behind_a_held_write(appender, held, append, (0,), [(n,) for n in range(1, 8)])
     assert seen == {}  # all eight wait: the first for its write, the rest for their batch
     assert app_token_events(container, district.id) == []
     held.release.set()
-    for thread in [first, *others]:
+    for thread in threads:
         thread.join(30)
     assert seen == dict.fromkeys(range(8), True)
     assert appender.flushes == 2  # [0], then [1..7] together
@@ -153,13 +166,7 @@ def test_a_failed_thread_batch_fails_every_caller_in_it(
         else:
             outcomes[n] = "answered"
 
-    first = threading.Thread(target=append, args=(0,))
-    first.start()
-    assert held.writing.wait(30)
-    others = [threading.Thread(target=append, args=(n,)) for n in range(1, 4)]
-    for thread in others:
-        thread.start()
-    wait_until(lambda: len(appender._open.items) == 3)
+    threads = queue_behind_a_held_write(appender, held, append, (0,), [(1,), (2,), (3,)])
 
     @contextmanager
     def broken(**_: Any) -> Iterator[None]:
@@ -170,7 +177,7 @@ def test_a_failed_thread_batch_fails_every_caller_in_it(
     labels = {"kind": "audit_append"}
     before = REGISTRY.get_sample_value("homeroom_server_errors_total", labels) or 0
     held.release.set()
-    for thread in [first, *others]:
+    for thread in threads:
         thread.join(30)
     # The first batch's write also met the broken database once released.
     assert outcomes == {0: "failed", 1: "failed", 2: "failed", 3: "failed"}
@@ -202,18 +209,11 @@ def test_the_writer_of_a_batch_writes_other_districts_outside_its_own_scope(
         except BaseException as exc:
             errors.append(exc)
 
-    leader = threading.Thread(target=append, args=(first.id, 0))
-    leader.start()
-    assert held.writing.wait(30)
-    followers = [
-        threading.Thread(target=append, args=(first.id, 1)),
-        threading.Thread(target=append, args=(second.id, 2)),
-    ]
-    for thread in followers:
-        thread.start()
-    wait_until(lambda: len(appender._open.items) == 2)
+    threads = queue_behind_a_held_write(
+        appender, held, append, (first.id, 0), [(first.id, 1), (second.id, 2)]
+    )
     held.release.set()
-    for thread in [leader, *followers]:
+    for thread in threads:
         thread.join(30)
     assert errors == []
     assert appender.flushes == 2
