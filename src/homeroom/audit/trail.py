@@ -25,7 +25,6 @@ class AuditTrail:
             with self.db.platform(write=True) as uow:
                 uow.platform_audit.append(event)
             return
-        # Inside a hot path's ``deferred_appends`` (sign-in on the embedded stores) the event
-        # joins the loop turn's group commit, and the response waits for it; elsewhere it
-        # is its own transaction.
+        # Group-committed (``audit.group_commit``): on the event loop with the loop turn's
+        # batch, from threads with the threads' batch; either way the response waits for it.
         appender_for(self.db).append(district_id, event)

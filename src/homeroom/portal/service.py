@@ -106,9 +106,8 @@ class PortalService:
     # ---------------------------------------------------------------- sign-in
 
     def _audit(self, district: District, event: AuditEvent) -> None:
-        # On a hot path with the embedded stores this joins the loop turn's group commit
-        # and the response waits for it (``audit.group_commit``); elsewhere it is its own
-        # transaction.
+        # Group-committed (``audit.group_commit``: the loop turn's batch with the embedded
+        # stores, the threads' batch otherwise); the response waits for the commit.
         appender_for(self.db).append(district.id, event)
 
     def _admit(self, district: District, action: str, account: str, ip: str) -> None:
