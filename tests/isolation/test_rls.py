@@ -24,6 +24,7 @@ from homeroom.storage.sql import Database
 from homeroom.storage.sql.all_tables import tenant_tables
 from homeroom.storage.sql.engine import SET_DISTRICT_SQL
 from homeroom.storage.sql.migrate import upgrade
+from homeroom.tenancy import TenantScope
 from tests.conftest import SqlTarget
 from tests.services import PgServer
 
@@ -157,6 +158,42 @@ def test_setting_does_not_survive_the_transaction(app_db: Database) -> None:
         ).scalar_one()
         assert setting in (None, "")
         assert conn.execute(text("SELECT count(*) FROM users")).scalar_one() == 0
+
+
+def test_a_scoped_unit_of_work_sets_its_district_and_leaves_none_behind(
+    app_db: Database,
+) -> None:
+    """``Database.scoped`` sets the district in BEGIN's round trip (the begin event), not as
+    a statement of its own: it must still hold for the whole transaction, and only for it."""
+    with TenantScope(A), app_db.scoped() as uow:
+        conn = uow.conn
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        setting = text("SELECT current_setting('homeroom.district_id', true)")
+        assert conn.execute(setting).scalar_one() == A
+        assert conn.execute(text("SELECT district_id FROM users")).scalars().all() == [A]
+    with app_db.platform() as uow:
+        assert uow.conn.execute(text("SELECT pg_backend_pid()")).scalar_one() == pid
+        assert uow.conn.execute(setting).scalar_one() in (None, "")
+        assert uow.conn.execute(text("SELECT count(*) FROM users")).scalar_one() == 0
+
+
+def test_a_unit_of_work_is_one_transaction(app_db: Database) -> None:
+    """The driver runs in autocommit mode and the begin event sends BEGIN itself: were it
+    not sent, every statement would commit on its own and a failed unit of work would keep
+    its first writes."""
+    with TenantScope(A), app_db.scoped() as uow:
+        first = uow.conn.execute(text("SELECT txid_current()")).scalar_one()
+        assert uow.conn.execute(text("SELECT txid_current()")).scalar_one() == first
+
+    def half_done() -> None:
+        with TenantScope(A), app_db.scoped(write=True) as uow:
+            uow.conn.execute(text("UPDATE users SET family_name = 'half-done'"))
+            raise RuntimeError("the rest of the unit of work failed")
+
+    with pytest.raises(RuntimeError):
+        half_done()
+    with TenantScope(A), app_db.scoped() as uow:
+        assert uow.conn.execute(text("SELECT family_name FROM users")).scalar_one() == "y"
 
 
 def test_app_role_cannot_bypass(app_db: Database) -> None:

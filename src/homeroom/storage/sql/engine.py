@@ -7,6 +7,20 @@ function form of ``SET LOCAL``: it ends with the transaction, so a pooled connec
 to the next request carries no district (an empty setting matches no row). Platform
 transactions never set it, so they see no tenant rows at all on PostgreSQL.
 
+Round trips on PostgreSQL (issue 9: a refresh grant waited on seven of them, for three
+statements of its own):
+
+- psycopg sends ``BEGIN`` on a round trip of its own before a transaction's first statement.
+  Connections are put in psycopg's autocommit mode and the ``begin`` event sends ``BEGIN``
+  itself, together with the district's ``set_config`` as one simple-protocol query (two
+  statements, one round trip). SQLAlchemy still commits and rolls back through the driver,
+  which sends ``COMMIT``/``ROLLBACK`` whenever the server reports an open transaction.
+- A connection is checked with ``SELECT 1`` on checkout only when it sat in the pool for
+  longer than :data:`PING_AFTER_IDLE_S` (HikariCP's ``aliveBypassWindowMs`` idea). Under load a
+  connection is back in use within milliseconds, and a ping per transaction was one round
+  trip in seven. A connection that went bad within the window fails its statement, which is
+  a 503 and invalidates the whole pool, as the pre-ping would have done for the next one.
+
 Bounded: a connection is obtained within ``pool_timeout_s`` (else 503), a new one connects
 within ``connect_timeout_s``, a statement runs at most ``statement_timeout_ms`` (server side),
 and TCP keepalives plus ``tcp_user_timeout`` end a connection to a vanished server. Each of
@@ -20,11 +34,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import psycopg
+import psycopg.sql
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool, QueuePool
 
@@ -38,10 +54,18 @@ from homeroom.ops.metrics import (
 from homeroom.storage.sql.uow import UnitOfWork
 from homeroom.tenancy import require_district
 
-__all__ = ["SET_DISTRICT_SQL", "Database"]
+__all__ = ["PING_AFTER_IDLE_S", "SET_DISTRICT_SQL", "Database"]
 
 _WRITE_OPTION = "homeroom_write"
 """Execution option marking a unit of work that writes (SQLite: ``BEGIN IMMEDIATE``)."""
+
+_DISTRICT_OPTION = "homeroom_district"
+"""Execution option carrying a tenant unit of work's district to the ``begin`` event."""
+
+PING_AFTER_IDLE_S = 0.5
+"""A pooled PostgreSQL connection idle for longer is pinged before it is handed out."""
+
+_CHECKED_IN_AT = "homeroom_checked_in_at"
 
 SET_DISTRICT_SQL = text("SELECT set_config('homeroom.district_id', :district_id, true)")
 
@@ -77,7 +101,7 @@ class Database:
         _instrument_pool(self.engine)
 
     @contextmanager
-    def _begin(self, write: bool = False) -> Iterator[Connection]:
+    def _begin(self, write: bool = False, district_id: str | None = None) -> Iterator[Connection]:
         try:
             started = time.perf_counter()
             try:
@@ -86,6 +110,8 @@ class Database:
                 DB_POOL_WAIT_SECONDS.observe(time.perf_counter() - started)
             if write:
                 conn.execution_options(**{_WRITE_OPTION: True})
+            if district_id is not None and self.is_postgres:
+                conn.execution_options(**{_DISTRICT_OPTION: district_id})
             with conn, self._writer(write), conn.begin():
                 yield conn
         except PoolTimeout as exc:
@@ -129,9 +155,8 @@ class Database:
         Never open another unit of work inside a write one: it would wait for this lock.
         """
         district_id = require_district()
-        with self._begin(write) as conn:
-            if self.is_postgres:
-                conn.execute(SET_DISTRICT_SQL, {"district_id": district_id})
+        # On PostgreSQL the begin event sets the district, in BEGIN's round trip.
+        with self._begin(write, district_id) as conn:
             yield UnitOfWork(conn, district_id)
 
     @contextmanager
@@ -229,12 +254,11 @@ def _make_engine(
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     options = f"-c statement_timeout={statement_timeout_ms}"
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout_s,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={
             "connect_timeout": connect_timeout_s,
@@ -248,6 +272,51 @@ def _make_engine(
             "tcp_user_timeout": 20_000,
         },
     )
+    _postgres_round_trips(engine)
+    return engine
+
+
+def _postgres_round_trips(engine: Engine) -> None:
+    """Explicit transactions with the district set in BEGIN's round trip, and a ping only
+    after idle (see the module docstring)."""
+
+    @event.listens_for(engine, "connect")
+    def _driver_autocommit(dbapi_conn: Any, _record: Any) -> None:
+        # The begin event below opens every transaction; psycopg must not open its own.
+        dbapi_conn.autocommit = True
+
+    @event.listens_for(engine, "begin")
+    def _postgres_begin(conn: Connection) -> None:
+        district_id = conn.get_execution_options().get(_DISTRICT_OPTION)
+        query: psycopg.sql.Composable = psycopg.sql.SQL("BEGIN")
+        if district_id is not None:
+            # No parameters: psycopg sends it with the simple protocol, which allows two
+            # statements in one query. The district is quoted by psycopg as a literal.
+            query = psycopg.sql.SQL(
+                "BEGIN; SELECT set_config('homeroom.district_id', {}, true)"
+            ).format(psycopg.sql.Literal(district_id))
+        dbapi_conn = cast("psycopg.Connection[Any]", conn.connection.dbapi_connection)
+        # Through SQLAlchemy, not the driver: a lost connection must surface as its
+        # OperationalError (a 503 that invalidates the pool), as for any statement.
+        conn.exec_driver_sql(query.as_string(dbapi_conn))
+
+    @event.listens_for(engine, "checkin")
+    def _note_checkin(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_after_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        checked_in_at = record.info.get(_CHECKED_IN_AT)
+        if checked_in_at is None or time.monotonic() - checked_in_at <= PING_AFTER_IDLE_S:
+            return  # new, or back in use within the window
+        try:
+            dbapi_conn.execute("SELECT 1")
+        except psycopg.Error as exc:
+            # The pool discards this connection and checks out another (a new one if
+            # need be), as its own pre-ping does.
+            record.info.pop(_CHECKED_IN_AT, None)
+            raise DisconnectionError("pooled connection is gone") from exc
 
 
 def wait_for(db: Database, timeout_s: float = 10.0) -> None:
