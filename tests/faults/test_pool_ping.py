@@ -16,17 +16,22 @@ from sqlalchemy import text
 import homeroom.storage.sql.engine as engine_module
 from homeroom.errors import ServiceUnavailable
 from homeroom.storage.sql import Database
-from tests.conftest import SqlTarget
+from tests.faults.conftest import FaultDatabase
 from tests.services import PgServer
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def db(pg_database: SqlTarget) -> Iterator[Database]:
-    database = Database(pg_database.url, pool_size=1)  # one pooled connection: reuse is certain
+def db(fault_pg: FaultDatabase) -> Iterator[Database]:
+    database = Database(fault_pg.url, pool_size=1)  # one pooled connection: reuse is certain
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def pg_server(fault_pg: FaultDatabase) -> PgServer:
+    return fault_pg.cluster.server
 
 
 def _backend_pid(db: Database) -> int:
