@@ -39,26 +39,29 @@ def _backend_pid(db: Database) -> int:
         return int(uow.conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
 
 
-def _terminate(pg_server: PgServer, pid: int) -> None:
+def _kill_pooled_connection(
+    db: Database, pg_server: PgServer, monkeypatch: pytest.MonkeyPatch, window_s: float
+) -> int:
+    """With the ping window set to ``window_s``, end the server process behind the pool's one
+    connection while it is idle in the pool; return that process's id."""
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", window_s)
+    pid = _backend_pid(db)
     with pg_server.admin() as admin:
         admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+    return pid
 
 
 def test_an_idle_connection_that_died_is_replaced_unnoticed(
     db: Database, pg_server: PgServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)
-    pid = _backend_pid(db)
-    _terminate(pg_server, pid)
+    pid = _kill_pooled_connection(db, pg_server, monkeypatch, window_s=0.0)
     assert _backend_pid(db) != pid  # no error: the ping found it dead, the pool reconnected
 
 
 def test_a_connection_back_within_the_window_is_not_pinged(
     db: Database, pg_server: PgServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 3600.0)
-    pid = _backend_pid(db)
-    _terminate(pg_server, pid)
+    pid = _kill_pooled_connection(db, pg_server, monkeypatch, window_s=3600.0)
     with pytest.raises(ServiceUnavailable):
         _backend_pid(db)
     assert _backend_pid(db) != pid  # the failure invalidated it; the next one reconnects
