@@ -19,7 +19,8 @@ run (the postmaster and every backend, and redis-server, restored afterwards). I
 
 It creates a fresh database with an owner role and an application role without BYPASSRLS
 (row-level security applies, as in production), migrates it, seeds the load-test district,
-and drops the database at the end. Redis uses a database number of its own (``/9``), which
+runs the scenario for ``--warmup`` and then ``ANALYZE`` (see ``_analyze``), measures, and drops
+the database at the end. Redis uses a database number of its own (``/9``), which
 is flushed first. Local PostgreSQL must accept trust authentication on 127.0.0.1.
 """
 
@@ -208,16 +209,20 @@ def main() -> None:
                     env=env, capture_output=True, text=True,
                 )  # fmt: skip
 
+            def checked(run: subprocess.CompletedProcess[str]) -> str:
+                if run.returncode not in (0, 1) or not run.stdout.strip():
+                    raise SystemExit(f"the load run failed: {run.stderr.strip()[-2000:]}")
+                return run.stdout
+
             if args.warmup:
-                harness(args.warmup)
+                checked(harness(args.warmup))
                 _analyze(owner_url)
             pg0, kv0 = backend_cpu(args.admin_dsn, database), _redis_cpu(kv)
             run = harness(args.duration)
             pg_cpu = backend_cpu(args.admin_dsn, database) - pg0
             kv_cpu = _redis_cpu(kv) - kv0 if args.redis_url else 0.0
-            if run.returncode not in (0, 1) or not run.stdout.strip():
-                raise SystemExit(f"the load run failed: {run.stderr.strip()[-2000:]}")
-            summary = json.loads(run.stdout)
+            report = checked(run)
+            summary = json.loads(report)
         finally:
             if server is not None:
                 server.terminate()
