@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
@@ -14,6 +15,7 @@ from homeroom.ids import new_id
 from homeroom.roster.models import District, Enrollment, Role, School, Section, User
 from homeroom.sharing.models import App, Connection, FieldGroup, ScopeMode
 from homeroom.storage.sql import Database
+from homeroom.storage.sql.repos_oidc import RefreshTokenRow
 from homeroom.storage.sql.tables import audit_events
 from homeroom.storage.sql.types import utcnow
 from homeroom.tenancy import TenantScope
@@ -334,3 +336,71 @@ def test_sign_in_users_find_shared_follows_each_policy(
         assert shared(a, ava, status="paused") is False  # no policy: nothing shared
     with TenantScope(a.id), db.scoped() as uow:
         assert uow.sign_in_users.find_shared(ben.id, None) == (None, False)
+
+
+def _refresh_row(district: District, user_id: str, token_hash: str) -> RefreshTokenRow:
+    now = utcnow()
+    return RefreshTokenRow(
+        district_id=district.id,
+        token_hash=token_hash,
+        family_id="family",
+        client_id="app_x",
+        user_id=user_id,
+        scope="openid",
+        sid=None,
+        auth_time=None,
+        access_jti=None,
+        created_at=now,
+        expires_at=now + dt.timedelta(hours=1),
+    )
+
+
+def test_refresh_tokens_rotate_shared_rotates_once_and_reads_the_user_it_names(
+    db: Database, two: tuple[District, District]
+) -> None:
+    """One compare-and-set, the token's user of the scope's district (never the same id's
+    row in another district) and the answer of the policy asked, on every backend."""
+    from homeroom.sharing.policy import SharingPolicy
+
+    a, b = two
+    ava = make_user(a, "ava", grade="03")
+    twin = User(b.id, ava.id, Role.TEACHER, "twin", "Twin", "Other")  # same id, district B
+    with TenantScope(a.id), db.scoped() as uow:
+        uow.users.add(ava)
+        for token_hash, user_id in (("h-ava", ava.id), ("h-gone", new_id("user"))):
+            uow.refresh_tokens.add(_refresh_row(a, user_id, token_hash))
+        uow.refresh_tokens.add(_refresh_row(a, ava.id, "h-teachers-only"))
+        uow.refresh_tokens.add(_refresh_row(a, ava.id, "h-no-policy"))
+    with TenantScope(b.id), db.scoped() as uow:
+        uow.users.add(twin)
+        uow.refresh_tokens.add(_refresh_row(b, twin.id, "h-twin"))
+    now = utcnow()
+
+    def who(user: User | None) -> tuple[str, str, str, Role] | None:
+        """The sign-in columns that tell users apart (no schools or grade: not read)."""
+        return None if user is None else (user.district_id, user.id, user.username, user.role)
+
+    def policy(district: District, **kw: object) -> SharingPolicy | None:
+        return SharingPolicy.of(Connection(district.id, "app_x", **kw), now)  # type: ignore[arg-type]
+
+    with TenantScope(a.id), db.scoped(write=True) as uow:
+        got = uow.refresh_tokens.rotate_shared("h-ava", now, policy(a))
+        assert got is not None and got.shared is True and who(got.user) == who(ava)
+        assert got.row.token_hash == "h-ava" and got.row.user_id == ava.id
+        assert got.row.rotated_at is not None and got.row.district_id == a.id
+        assert uow.refresh_tokens.rotate_shared("h-ava", now, policy(a)) is None  # once
+        assert uow.refresh_tokens.rotate_shared("h-twin", now, policy(a)) is None  # B's
+        gone = uow.refresh_tokens.rotate_shared("h-gone", now, policy(a))
+        assert gone is not None and gone.user is None and gone.shared is False
+        teachers = uow.refresh_tokens.rotate_shared(
+            "h-teachers-only", now, policy(a, roles_allowed=("teacher",))
+        )
+        assert teachers is not None and who(teachers.user) == who(ava) and teachers.shared is False
+        unshared = uow.refresh_tokens.rotate_shared("h-no-policy", now, None)
+        assert unshared is not None and who(unshared.user) == who(ava) and unshared.shared is False
+    with TenantScope(a.id), db.scoped() as uow:
+        found = uow.refresh_tokens.find("h-ava")
+        assert found is not None and found.rotated_at is not None
+    with TenantScope(b.id), db.scoped(write=True) as uow:
+        mine = uow.refresh_tokens.rotate_shared("h-twin", now, policy(b))
+        assert mine is not None and who(mine.user) == who(twin) and mine.shared is True

@@ -232,6 +232,7 @@ def _hash(token: str) -> str:
     ("refresh_tokens", "find"),
     ("refresh_tokens", "mark_rotated"),
     ("refresh_tokens", "rotate"),
+    ("refresh_tokens", "rotate_shared"),
     ("refresh_tokens", "revoke_family"),
 )
 def refresh_tokens_b(world: World, uow: UnitOfWork) -> None:
@@ -239,6 +240,8 @@ def refresh_tokens_b(world: World, uow: UnitOfWork) -> None:
     assert uow.refresh_tokens.find(token_hash) is None
     assert uow.refresh_tokens.mark_rotated(token_hash, utcnow()) is False
     assert uow.refresh_tokens.rotate(token_hash, utcnow()) is None
+    a_policy = SharingPolicy.of(uow.connections.get(world.shared_app.id), utcnow())
+    assert uow.refresh_tokens.rotate_shared(token_hash, utcnow(), a_policy) is None
     assert world.b_families  # read in B's own scope when the world was built
     for family in world.b_families:
         assert uow.refresh_tokens.revoke_family(family, utcnow()) == []

@@ -54,12 +54,14 @@ def refresh_token_grant(ctx: OidcContext, app: App, form: Mapping[str, str]) -> 
     # Read (cached) before the write transaction opens: a read inside it would open a
     # second unit of work that waits for this one's write lock on SQLite.
     connection = ctx.clients.connection(district_id, app.id)
+    policy = SharingPolicy.of(connection, now_dt)
     with TenantScope(district_id), ctx.db.scoped(write=True) as uow:
         # The compare-and-set comes first; any refusal below raises, rolling it back.
-        # It returns the row it rotated; only a refused one (rotated before, revoked,
-        # unknown) is read again to tell reuse from garbage.
-        row = uow.refresh_tokens.rotate(token_hash, now_dt)
-        rotated = row is not None
+        # It returns the row it rotated, with the row's user and whether the district
+        # shares that user with the app (one statement on PostgreSQL); only a refused
+        # token (rotated before, revoked, unknown) is read again to tell reuse from garbage.
+        rotated = uow.refresh_tokens.rotate_shared(token_hash, now_dt, policy)
+        row = None if rotated is None else rotated.row
         if row is None:
             row = uow.refresh_tokens.find(token_hash)
         if row is None or row.client_id != app.id:
@@ -67,14 +69,12 @@ def refresh_token_grant(ctx: OidcContext, app: App, form: Mapping[str, str]) -> 
         if row.revoked_at is not None or row.expires_at <= now_dt:
             raise InvalidGrant("refresh token is expired or revoked")
         scope = _narrow_scope(row.scope, form.get("scope"))
-        if not rotated:
+        if rotated is None:
             refused, family_to_revoke = "refresh token reuse detected", row.family_id
         else:
-            user, shared = uow.sign_in_users.find_shared(
-                row.user_id, SharingPolicy.of(connection, now_dt)
-            )
+            user = rotated.user
             if (
-                not shared
+                not rotated.shared
                 or user is None
                 or user.status != "active"
                 or connection is None

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, delete, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection as SqlConnection
 from sqlalchemy.engine import Row
 
@@ -19,6 +31,7 @@ from homeroom.storage.sql.visibility import Visibility
 
 __all__ = [
     "RefreshTokenRow",
+    "RotatedGrant",
     "SqlRefreshTokens",
     "SqlSignInUsers",
 ]
@@ -39,6 +52,16 @@ class RefreshTokenRow:
     expires_at: dt.datetime
     rotated_at: dt.datetime | None = None
     revoked_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RotatedGrant:
+    """A refresh token just rotated, with its user (None when gone) and whether the
+    sharing policy asked lets the app see that user."""
+
+    row: RefreshTokenRow
+    user: User | None
+    shared: bool
 
 
 _rt = t.refresh_tokens
@@ -98,6 +121,37 @@ class SqlRefreshTokens:
             _RT_ROTATE_RETURNING, {"d": self.district_id, "h": token_hash, "at": at}
         ).first()
         return None if row is None else _refresh(row)
+
+    def rotate_shared(
+        self, token_hash: str, at: dt.datetime, policy: SharingPolicy | None
+    ) -> RotatedGrant | None:
+        """:meth:`rotate`, then :meth:`SqlSignInUsers.find_shared` of the token's user: a
+        refresh grant's every read. None when no live token matched.
+
+        On PostgreSQL it is one statement: the UPDATE … RETURNING as a data-modifying CTE
+        joined to the user by its key, so a refresh pays one round trip fewer. SQLite has
+        no DML in a CTE, and SQLAlchemy renders the columns of a RETURNING clause without
+        their table, which would turn a correlated subquery's ``district_id =
+        district_id`` into a tautology: there it stays two statements."""
+        if self.conn.dialect.name != "postgresql":
+            refresh = self.rotate(token_hash, at)
+            if refresh is None:
+                return None
+            user, shared = SqlSignInUsers(self.conn, self.district_id).find_shared(
+                refresh.user_id, policy
+            )
+            return RotatedGrant(refresh, user, shared)
+        row = self.conn.execute(
+            _rotate_shared_statement(policy), {"d": self.district_id, "h": token_hash, "at": at}
+        ).first()
+        if row is None:
+            return None
+        values = row._mapping
+        refresh = RefreshTokenRow(**{k: values[k] for k in RefreshTokenRow.__slots__})
+        if values["u_id"] is None:
+            return RotatedGrant(refresh, None, False)
+        user = _user_of({c.name: values[f"u_{c.name}"] for c in _USER_COLUMNS})
+        return RotatedGrant(refresh, user, bool(values["shared"]))
 
     def revoke_family(self, family_id: str, at: dt.datetime) -> list[str]:
         """Revoke every token of the family; returns the ids of the access tokens they
@@ -185,44 +239,76 @@ class SqlSignInUsers:
 # find_shared's statement per policy, built once with the district and the user as bound
 # parameters. Building the visibility condition and its cache key on every call was 40 % of
 # a refresh grant. Keyed by what shapes the statement (never by district or user), bounded.
-_SHARED_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+_SHARED_STATEMENTS: dict[tuple[Any, ...], Executable] = {}
 _SHARED_STATEMENTS_MAX = 2_048
 
 
-def _shared_statement(policy: SharingPolicy | None) -> Select[Any]:
-    key: tuple[Any, ...] = (
-        ()
-        if policy is None
-        else (
-            policy.mode,
-            policy.school_ids,
-            policy.section_ids,
-            repr(policy.rules),
-            policy.shares_guardians(),
-            tuple(sorted(policy.roles)),
-        )
+def _policy_key(policy: SharingPolicy | None) -> tuple[Any, ...]:
+    if policy is None:
+        return ()
+    return (
+        policy.mode,
+        policy.school_ids,
+        policy.section_ids,
+        repr(policy.rules),
+        policy.shares_guardians(),
+        tuple(sorted(policy.roles)),
     )
+
+
+def _remember(key: tuple[Any, ...], statement: Executable) -> None:
+    if len(_SHARED_STATEMENTS) >= _SHARED_STATEMENTS_MAX:
+        _SHARED_STATEMENTS.clear()
+    _SHARED_STATEMENTS[key] = statement
+
+
+def _shared_statement(policy: SharingPolicy | None) -> Select[Any]:
+    key = ("find", *_policy_key(policy))
     found = _SHARED_STATEMENTS.get(key)
     if found is not None:
-        return found
+        return found  # type: ignore[return-value]
     shared = Visibility(policy).users()
     statement: Select[Any] = select(
         *_USER_COLUMNS, case((shared, True), else_=False).label("shared")
     ).where(roster.users.c.district_id == bindparam("d"), roster.users.c.id == bindparam("u"))
-    if len(_SHARED_STATEMENTS) >= _SHARED_STATEMENTS_MAX:
-        _SHARED_STATEMENTS.clear()
-    _SHARED_STATEMENTS[key] = statement
+    _remember(key, statement)
+    return statement
+
+
+def _rotate_shared_statement(policy: SharingPolicy | None) -> Executable:
+    """PostgreSQL: the rotation's UPDATE … RETURNING as a data-modifying CTE, joined to its
+    user by the user's key, with the visibility condition as a column."""
+    key = ("rotate", *_policy_key(policy))
+    found = _SHARED_STATEMENTS.get(key)
+    if found is not None:
+        return found
+    users = roster.users
+    rotated = _RT_ROTATE_RETURNING.cte("rotated")
+    statement = select(
+        *rotated.c,
+        *(c.label(f"u_{c.name}") for c in _USER_COLUMNS),
+        case((Visibility(policy).users(), True), else_=False).label("shared"),
+    ).select_from(
+        rotated.outerjoin(
+            users, and_(users.c.district_id == bindparam("d"), users.c.id == rotated.c.user_id)
+        )
+    )
+    _remember(key, statement)
     return statement
 
 
 def _user(row: Any) -> User:
+    return _user_of(row._mapping)
+
+
+def _user_of(row: Mapping[str, Any]) -> User:
     return User(
-        district_id=row.district_id,
-        id=row.id,
-        role=Role(row.role),
-        username=row.username,
-        given_name=row.given_name,
-        family_name=row.family_name,
-        email=row.email,
-        status=row.status,
+        district_id=row["district_id"],
+        id=row["id"],
+        role=Role(row["role"]),
+        username=row["username"],
+        given_name=row["given_name"],
+        family_name=row["family_name"],
+        email=row["email"],
+        status=row["status"],
     )
