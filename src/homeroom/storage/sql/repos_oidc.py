@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Executable,
     Select,
     and_,
     bindparam,
@@ -236,11 +235,13 @@ class SqlSignInUsers:
         return (None, False) if row is None else (_user(row), bool(row.shared))
 
 
-# find_shared's statement per policy, built once with the district and the user as bound
-# parameters. Building the visibility condition and its cache key on every call was 40 % of
-# a refresh grant. Keyed by what shapes the statement (never by district or user), bounded.
-_SHARED_STATEMENTS: dict[tuple[Any, ...], Executable] = {}
-_SHARED_STATEMENTS_MAX = 2_048
+# find_shared's and rotate_shared's statements per policy, built once with the district,
+# the user and the token as bound parameters. Building the visibility condition and its
+# cache key on every call was 40 % of a refresh grant. Keyed by what shapes the statement
+# (never by district, user or token), each bounded.
+_SHARED_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+_ROTATE_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+_STATEMENTS_MAX = 2_048
 
 
 def _policy_key(policy: SharingPolicy | None) -> tuple[Any, ...]:
@@ -256,30 +257,32 @@ def _policy_key(policy: SharingPolicy | None) -> tuple[Any, ...]:
     )
 
 
-def _remember(key: tuple[Any, ...], statement: Executable) -> None:
-    if len(_SHARED_STATEMENTS) >= _SHARED_STATEMENTS_MAX:
-        _SHARED_STATEMENTS.clear()
-    _SHARED_STATEMENTS[key] = statement
+def _remember(
+    cache: dict[tuple[Any, ...], Select[Any]], key: tuple[Any, ...], statement: Select[Any]
+) -> None:
+    if len(cache) >= _STATEMENTS_MAX:
+        cache.clear()
+    cache[key] = statement
 
 
 def _shared_statement(policy: SharingPolicy | None) -> Select[Any]:
-    key = ("find", *_policy_key(policy))
+    key = _policy_key(policy)
     found = _SHARED_STATEMENTS.get(key)
     if found is not None:
-        return found  # type: ignore[return-value]
+        return found
     shared = Visibility(policy).users()
     statement: Select[Any] = select(
         *_USER_COLUMNS, case((shared, True), else_=False).label("shared")
     ).where(roster.users.c.district_id == bindparam("d"), roster.users.c.id == bindparam("u"))
-    _remember(key, statement)
+    _remember(_SHARED_STATEMENTS, key, statement)
     return statement
 
 
-def _rotate_shared_statement(policy: SharingPolicy | None) -> Executable:
+def _rotate_shared_statement(policy: SharingPolicy | None) -> Select[Any]:
     """PostgreSQL: the rotation's UPDATE … RETURNING as a data-modifying CTE, joined to its
     user by the user's key, with the visibility condition as a column."""
-    key = ("rotate", *_policy_key(policy))
-    found = _SHARED_STATEMENTS.get(key)
+    key = _policy_key(policy)
+    found = _ROTATE_STATEMENTS.get(key)
     if found is not None:
         return found
     users = roster.users
@@ -293,7 +296,7 @@ def _rotate_shared_statement(policy: SharingPolicy | None) -> Executable:
             users, and_(users.c.district_id == bindparam("d"), users.c.id == rotated.c.user_id)
         )
     )
-    _remember(key, statement)
+    _remember(_ROTATE_STATEMENTS, key, statement)
     return statement
 
 
