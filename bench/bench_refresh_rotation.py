@@ -27,36 +27,20 @@ import time
 from collections.abc import Callable
 
 import psycopg
+from tests.factories import refresh_token_row
 
-from bench.bench_roster_import import drop_postgres, postgres_urls
+from bench.bench_roster_import import app_database
 from homeroom.ids import new_id
 from homeroom.roster.models import District, Role, User
 from homeroom.sharing.models import App, Connection
 from homeroom.sharing.policy import SharingPolicy
-from homeroom.storage.sql import Database
-from homeroom.storage.sql.migrate import upgrade
 from homeroom.storage.sql.repos_oidc import RefreshTokenRow
 from homeroom.storage.sql.types import utcnow
 from homeroom.tenancy import TenantScope
 
 ROUNDS = 5
 STUDENTS = 200
-
-
-def _token(district_id: str, user_id: str, token_hash: str, now: dt.datetime) -> RefreshTokenRow:
-    return RefreshTokenRow(
-        district_id=district_id,
-        token_hash=token_hash,
-        family_id="family",
-        client_id="app_bench",
-        user_id=user_id,
-        scope="openid roster.read",
-        sid=None,
-        auth_time=None,
-        access_jti=None,
-        created_at=now,
-        expires_at=now + dt.timedelta(days=1),
-    )
+DAY = dt.timedelta(days=1)
 
 
 def main() -> None:
@@ -64,10 +48,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2000)
     parser.add_argument("--admin-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    owner_url, app_url, app_role = postgres_urls(args.admin_dsn)
-    try:
-        upgrade(owner_url, app_role)
-        db = Database(app_url, pool_size=1)
+    with app_database(args.admin_dsn) as (db, owner_url):
         now = utcnow()
         district = District(new_id("district"), "bench", "Bench", {}, now)
         with db.platform() as uow:
@@ -78,6 +59,12 @@ def main() -> None:
             for i in range(STUDENTS)
         ]
         connection = Connection(district.id, "app_bench")
+
+        def token(user_id: str, token_hash: str) -> RefreshTokenRow:
+            return refresh_token_row(
+                district.id, user_id, token_hash, client_id="app_bench", now=now, ttl=DAY
+            )
+
         per_variant = (ROUNDS + 1) * args.rounds
         hashes = {v: [f"{v}-{i}" for i in range(per_variant)] for v in ("one", "two")}
         with TenantScope(district.id), db.scoped() as uow:
@@ -86,9 +73,7 @@ def main() -> None:
                 uow.users.add(user)
             for variant in hashes.values():
                 for i, token_hash in enumerate(variant):
-                    uow.refresh_tokens.add(
-                        _token(district.id, students[i % STUDENTS].id, token_hash, now)
-                    )
+                    uow.refresh_tokens.add(token(students[i % STUDENTS].id, token_hash))
         with psycopg.connect(owner_url, autocommit=True) as conn:
             conn.execute("ANALYZE")
         policy = SharingPolicy.of(connection, now)
@@ -99,13 +84,13 @@ def main() -> None:
                 assert row is not None
                 user, shared = uow.sign_in_users.find_shared(row.user_id, policy)
                 assert user is not None and shared
-                uow.refresh_tokens.add(_token(district.id, user.id, "n" + token_hash, now))
+                uow.refresh_tokens.add(token(user.id, "n" + token_hash))
 
         def one(token_hash: str) -> None:
             with TenantScope(district.id), db.scoped(write=True) as uow:
                 got = uow.refresh_tokens.rotate_shared(token_hash, now, policy)
                 assert got is not None and got.user is not None and got.shared
-                uow.refresh_tokens.add(_token(district.id, got.user.id, "n" + token_hash, now))
+                uow.refresh_tokens.add(token(got.user.id, "n" + token_hash))
 
         variants: dict[str, Callable[[str], None]] = {"two_statements": two, "one_statement": one}
         queues = {"two_statements": iter(hashes["two"]), "one_statement": iter(hashes["one"])}
@@ -122,9 +107,6 @@ def main() -> None:
                 wall = (time.perf_counter() - wall0) / args.rounds * 1e6
                 cpu = (time.process_time() - cpu0) / args.rounds * 1e6
                 results[name].append((round(wall, 1), round(cpu, 1)))
-        db.dispose()
-    finally:
-        drop_postgres(args.admin_dsn, owner_url)
     report = {}
     for name, rounds in results.items():
         best = sorted(rounds)[:3]

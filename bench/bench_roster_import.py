@@ -22,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -97,6 +99,22 @@ def postgres_urls(admin_dsn: str) -> tuple[str, str, str]:
         f"postgresql://{app}:pw@{host}:{port}/{name}",
         app,
     )
+
+
+@contextmanager
+def app_database(admin_dsn: str) -> Iterator[tuple[Database, str]]:
+    """A fresh migrated database opened as its application role (under row-level security,
+    one pooled connection), and its owner's URL; dropped afterwards with its roles."""
+    owner_url, app_url, app_role = postgres_urls(admin_dsn)
+    try:
+        upgrade(owner_url, app_role)
+        db = Database(app_url, pool_size=1)
+        try:
+            yield db, owner_url
+        finally:
+            db.dispose()
+    finally:
+        drop_postgres(admin_dsn, owner_url)
 
 
 def main() -> None:

@@ -19,10 +19,8 @@ import time
 
 from sqlalchemy import text
 
-from bench.bench_roster_import import drop_postgres, postgres_urls
+from bench.bench_roster_import import app_database
 from homeroom.ids import new_id
-from homeroom.storage.sql import Database
-from homeroom.storage.sql.migrate import upgrade
 from homeroom.tenancy import TenantScope
 
 
@@ -31,10 +29,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3000)
     parser.add_argument("--admin-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    owner_url, app_url, app_role = postgres_urls(args.admin_dsn)
-    try:
-        upgrade(owner_url, app_role)
-        db = Database(app_url, pool_size=1)
+    with app_database(args.admin_dsn) as (db, _):
         district = new_id("district")
         statement = text("SELECT 1")
 
@@ -52,9 +47,6 @@ def main() -> None:
             wall = (time.perf_counter() - wall0) / args.rounds * 1e6
             cpu = (time.process_time() - cpu0) / args.rounds * 1e6
             rounds.append((round(wall, 1), round(cpu, 1)))
-        db.dispose()
-    finally:
-        drop_postgres(args.admin_dsn, owner_url)
     best = sorted(rounds)[:3]
     print(json.dumps({"wall_us": [w for w, _ in best], "cpu_us": [c for _, c in best]}))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 
@@ -15,10 +14,10 @@ from homeroom.ids import new_id
 from homeroom.roster.models import District, Enrollment, Role, School, Section, User
 from homeroom.sharing.models import App, Connection, FieldGroup, ScopeMode
 from homeroom.storage.sql import Database
-from homeroom.storage.sql.repos_oidc import RefreshTokenRow
 from homeroom.storage.sql.tables import audit_events
 from homeroom.storage.sql.types import utcnow
 from homeroom.tenancy import TenantScope
+from tests.factories import refresh_token_row
 
 
 def make_district(db: Database, slug: str) -> District:
@@ -338,23 +337,6 @@ def test_sign_in_users_find_shared_follows_each_policy(
         assert uow.sign_in_users.find_shared(ben.id, None) == (None, False)
 
 
-def _refresh_row(district: District, user_id: str, token_hash: str) -> RefreshTokenRow:
-    now = utcnow()
-    return RefreshTokenRow(
-        district_id=district.id,
-        token_hash=token_hash,
-        family_id="family",
-        client_id="app_x",
-        user_id=user_id,
-        scope="openid",
-        sid=None,
-        auth_time=None,
-        access_jti=None,
-        created_at=now,
-        expires_at=now + dt.timedelta(hours=1),
-    )
-
-
 def test_refresh_tokens_rotate_shared_rotates_once_and_reads_the_user_it_names(
     db: Database, two: tuple[District, District]
 ) -> None:
@@ -368,12 +350,12 @@ def test_refresh_tokens_rotate_shared_rotates_once_and_reads_the_user_it_names(
     with TenantScope(a.id), db.scoped() as uow:
         uow.users.add(ava)
         for token_hash, user_id in (("h-ava", ava.id), ("h-gone", new_id("user"))):
-            uow.refresh_tokens.add(_refresh_row(a, user_id, token_hash))
-        uow.refresh_tokens.add(_refresh_row(a, ava.id, "h-teachers-only"))
-        uow.refresh_tokens.add(_refresh_row(a, ava.id, "h-no-policy"))
+            uow.refresh_tokens.add(refresh_token_row(a.id, user_id, token_hash))
+        uow.refresh_tokens.add(refresh_token_row(a.id, ava.id, "h-teachers-only"))
+        uow.refresh_tokens.add(refresh_token_row(a.id, ava.id, "h-no-policy"))
     with TenantScope(b.id), db.scoped() as uow:
         uow.users.add(twin)
-        uow.refresh_tokens.add(_refresh_row(b, twin.id, "h-twin"))
+        uow.refresh_tokens.add(refresh_token_row(b.id, twin.id, "h-twin"))
     now = utcnow()
 
     def who(user: User | None) -> tuple[str, str, str, Role] | None:

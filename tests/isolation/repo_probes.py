@@ -26,13 +26,13 @@ from homeroom.ids import new_id
 from homeroom.roster.models import Enrollment, Role, School, Section, User
 from homeroom.sharing.models import Connection
 from homeroom.sharing.policy import SharingPolicy
-from homeroom.storage.sql.repos_oidc import RefreshTokenRow
 from homeroom.storage.sql.roster_store import KIND_TABLES
 from homeroom.storage.sql.tables import user_schools
 from homeroom.storage.sql.tables_roster import user_agents
 from homeroom.storage.sql.types import utcnow
 from homeroom.storage.sql.uow import UnitOfWork
 from homeroom.usage.models import Goal, UsageEvent, UsageKind
+from tests.factories import refresh_token_row
 from tests.isolation.world import World
 
 __all__ = ["REPO_PROBES", "RepoProbe", "repo_probe"]
@@ -255,19 +255,12 @@ def refresh_tokens_delete(world: World, uow: UnitOfWork) -> None:
 
 @repo_probe(("refresh_tokens", "add"))
 def refresh_tokens_add(world: World, uow: UnitOfWork) -> None:
-    now = utcnow()
-    row = RefreshTokenRow(
-        district_id=world.b.district.id,
-        token_hash=_hash("probe" + new_id("key")),
-        family_id="fam",
+    row = refresh_token_row(
+        world.b.district.id,
+        world.b.student.id,
+        _hash("probe" + new_id("key")),
         client_id=world.b.app.id,
-        user_id=world.b.student.id,
-        scope="openid",
-        sid=None,
-        auth_time=None,
-        access_jti=None,
-        created_at=now,
-        expires_at=now + dt.timedelta(hours=1),
+        family_id="fam",
     )
     uow.refresh_tokens.add(row)
     found = uow.refresh_tokens.find(row.token_hash)
