@@ -13,6 +13,11 @@ run (the postmaster and every backend, and redis-server, restored afterwards). I
 - flows per Homeroom CPU-second (the workers' own user + system time in the window, from
   the harness's ``--server-pid`` accounting), and
 - the seconds of the run whose slowest flow took over 50 ms (when in the run the tail was),
+- the server's own latency per route in the measured window, from the
+  ``homeroom_http_request_seconds`` histogram (scraped from ``/metrics`` before and after):
+  requests, how many took over 50 ms inside the server, and the bucket holding its p99. It
+  tells a tail spent inside Homeroom's handlers from one spent before a request reached
+  them (the listen queue, uvicorn, a core taken by PostgreSQL, Redis or the generator),
 - flows per CPU-second of Homeroom + PostgreSQL + Redis together (PostgreSQL backends of
   the run's database read from ``/proc``, Redis from ``INFO cpu``; these two are sampled
   around the whole harness run, warm-up sign-ins included, so that figure is a lower bound).
@@ -38,6 +43,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -117,6 +123,48 @@ def _analyze(owner_url: str) -> None:
         conn.execute("ANALYZE")
 
 
+METRICS_TOKEN = "production-shape-metrics-token"  # a throwaway bench server's
+_HTTP_BUCKETS = "homeroom_http_request_seconds_bucket"
+
+
+def _http_buckets(url: str) -> dict[tuple[str, float], float]:
+    """(route, le) -> cumulative count of the server's request-latency histogram."""
+    response = httpx.get(
+        f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10
+    )
+    response.raise_for_status()
+    counts: dict[tuple[str, float], float] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            if sample.name == _HTTP_BUCKETS:
+                key = (sample.labels["route"], float(sample.labels["le"]))
+                counts[key] = counts.get(key, 0.0) + sample.value  # summed over statuses
+    return counts
+
+
+def _server_latency(
+    before: dict[tuple[str, float], float], after: dict[tuple[str, float], float]
+) -> dict[str, dict[str, float | int | None]]:
+    """Per route, in the window between two scrapes: requests, those over 50 ms inside the
+    server, and the upper bound (s) of the bucket that holds the p99."""
+    routes: dict[str, dict[str, float | int | None]] = {}
+    for route in sorted({r for r, _ in after}):
+        window = sorted(
+            (le, after[(route, le)] - before.get((route, le), 0.0)) for r, le in after if r == route
+        )
+        total = window[-1][1]  # le = +Inf
+        if total <= 0:
+            continue
+        at_50ms = next((count for le, count in window if le >= 0.05), total)
+        p99 = next((le for le, count in window if count >= 0.99 * total), None)
+        routes[route] = {
+            "requests": int(total),
+            "over_50ms": int(total - at_50ms),
+            "p99_le_s": None if p99 is None or p99 == float("inf") else p99,
+        }
+    return routes
+
+
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
@@ -178,9 +226,14 @@ def main() -> None:
             # every virtual user comes from 127.0.0.1; the limiter still runs on each request
             "HOMEROOM_RATE_LIMIT_IP": "1000000/minute",
             "HOMEROOM_RATE_LIMIT_CLIENT": "1000000/minute",
+            "HOMEROOM_METRICS_TOKEN": "secret://development/homeroom-web/metrics-token",
         }
         try:
             subprocess.run([HOMEROOM, "migrate"], env=env, check=True, capture_output=True)
+            subprocess.run(
+                [HOMEROOM, "secrets", "put", env["HOMEROOM_METRICS_TOKEN"]],
+                env=env, check=True, capture_output=True, input=METRICS_TOKEN.encode(),
+            )  # fmt: skip
             seed = Path(data) / "seed.json"
             subprocess.run(
                 [HOMEROOM, "loadtest", "seed", "--district", "loadtest", "--users",
@@ -218,7 +271,9 @@ def main() -> None:
                 checked(harness(args.warmup))
                 _analyze(owner_url)
             pg0, kv0 = backend_cpu(args.admin_dsn, database), _redis_cpu(kv)
+            buckets0 = _http_buckets(url)
             run = harness(args.duration)
+            server_latency = _server_latency(buckets0, _http_buckets(url))
             pg_cpu = backend_cpu(args.admin_dsn, database) - pg0
             kv_cpu = _redis_cpu(kv) - kv0 if args.redis_url else 0.0
             report = checked(run)
@@ -258,6 +313,7 @@ def main() -> None:
             for p in summary["timeline"]
             if (p["flow_max_ms"] or 0) > 50
         ],
+        "server_latency": server_latency,
         "load_average": os.getloadavg(),
     }
     print(json.dumps(result, indent=2))
