@@ -149,7 +149,7 @@ class SqlRefreshTokens:
         refresh = RefreshTokenRow(**{k: values[k] for k in RefreshTokenRow.__slots__})
         if values["u_id"] is None:
             return RotatedGrant(refresh, None, False)
-        user = _user_of({c.name: values[f"u_{c.name}"] for c in _USER_COLUMNS})
+        user = _user_of({name: values[label] for name, label in _USER_LABELS})
         return RotatedGrant(refresh, user, bool(values["shared"]))
 
     def revoke_family(self, family_id: str, at: dt.datetime) -> list[str]:
@@ -195,6 +195,9 @@ _USER_COLUMNS = (
     roster.users.c.email,
     roster.users.c.status,
 )
+
+# rotate_shared's user columns are labelled apart from the token's (both have district_id).
+_USER_LABELS = tuple((c.name, f"u_{c.name}") for c in _USER_COLUMNS)
 
 # The sign-in reads' statements, built once with the district and the user as bound
 # parameters: building a select and its cache key on every call was 40 % of a password
@@ -289,7 +292,7 @@ def _rotate_shared_statement(policy: SharingPolicy | None) -> Select[Any]:
     rotated = _RT_ROTATE_RETURNING.cte("rotated")
     statement = select(
         *rotated.c,
-        *(c.label(f"u_{c.name}") for c in _USER_COLUMNS),
+        *(c.label(label) for c, (_, label) in zip(_USER_COLUMNS, _USER_LABELS, strict=True)),
         case((Visibility(policy).users(), True), else_=False).label("shared"),
     ).select_from(
         rotated.outerjoin(
