@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import pytest
 
@@ -113,3 +114,27 @@ def test_badge_login_needs_badges_and_the_morning_leaves_it_out_without_them() -
     assert plan("badge_login", homeroom).mix == {"badge_login": 1.0}
     with pytest.raises(InvalidInput, match="badge_login needs badges in the seed file"):
         plan("badge_login=5,instant_login=5", other)
+
+
+def test_settling_runs_at_the_opening_rate_before_the_window() -> None:
+    plan = Plan(
+        url="http://127.0.0.1:1",
+        mix={"health": 1},
+        model="open",
+        phases=back_to_school(100, 60).phases,  # opens at a tenth of the peak
+        start_at=1000.0,
+        processes=2,
+        settle_s=3.0,
+    )
+    shares = [list(plan.settle_arrivals_for(i)) for i in range(2)]
+    assert sorted(k for share in shares for k, _ in share) == list(range(30))  # 10/s for 3 s
+    dues = sorted(t for share in shares for _, t in share)
+    assert 997.0 <= dues[0] < 997.1 and dues[-1] < 1000.0
+    assert all(b - a == pytest.approx(0.1) for a, b in itertools.pairwise(dues))
+    assert min(t for _, t in plan.arrivals_for(0)) >= 1000.0  # the window is unchanged
+    assert Plan.from_json(plan.to_json()) == plan
+    assert list(replace(plan, settle_s=0.0).settle_arrivals_for(0)) == []
+    with pytest.raises(InvalidInput, match="settling"):
+        Plan("http://x", {"health": 1}, "closed", constant(1, 1).phases, 0.0, settle_s=2.0)
+    with pytest.raises(InvalidInput, match="settling"):
+        replace(plan, settle_s=-1.0)

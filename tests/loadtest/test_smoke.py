@@ -35,6 +35,7 @@ def test_health_smoke_open_model_two_processes(live_server: LiveServer, tmp_path
         "--scenario", "health",
         "--rate", "40",
         "--duration", "5s",
+        "--settle", "1s",
         "--processes", "2",
         "--concurrency", "8",
         "--report", str(tmp_path / "r"),
@@ -45,9 +46,16 @@ def test_health_smoke_open_model_two_processes(live_server: LiveServer, tmp_path
     assert s["server_cpu_s"] > 0 and s["flows_per_server_cpu_s"] > 0  # type: ignore[operator]
     assert s["flows_ok"] == 200 and s["flows_failed"] == 0 and s["errors_by_kind"] == {}
     assert s["scheduled_flows"] == 200 and s["processes"] == 2
+    # the settling second before the window ran at 40/s too, and is reported apart
+    settling = s["settling"]
+    assert settling["seconds"] == 1.0 and settling["flows_ok"] == 40  # type: ignore[index]
+    assert settling["flows_failed"] == 0 and settling["flow"]["count"] == 40  # type: ignore[index]
+    # each worker collected and froze its heap before the window, and timed it
+    assert s["generator"]["heap_settling_ms"] > 0  # type: ignore[index]
     assert set(s["steps"]) == {"health.healthz", "health.readyz", "health.flow"}  # type: ignore[arg-type]
     page = (tmp_path / "r" / "report.html").read_text()
     assert page.count("<svg") == 4 and "Flow latency over time" in page
+    assert "1 s of settling at the opening rate: 40 flows ok" in page
     assert json.loads((tmp_path / "r" / "report.json").read_text())["gate"] == {"breached": []}
 
 
@@ -158,6 +166,11 @@ def test_cli_errors_are_one_line(live_server: LiveServer) -> None:
         (["--url", live_server.url, "--scenario", "refresh"], "need --seed-file"),
         (["--url", live_server.url, "--scenario", "warp"], "unknown scenario"),
         (["--url", "ftp://x", "--scenario", "health"], "http(s) URL"),
+        (
+            ["--url", live_server.url, "--scenario", "health", "--closed", "--settle", "2s"],
+            "--settle takes a positive duration and an arrival rate",
+        ),
+        (["--url", live_server.url, "--scenario", "health", "--settle", "soon"], "duration"),
     ]:
         result = homeroom(live_server.env, "loadtest", "run", *args)
         lines = result.stderr.strip().splitlines()

@@ -110,3 +110,16 @@ def test_a_bucket_is_down_at_ten_percent_failures() -> None:
     assert len(quiet) == 3 and not any(b["down"] for b in quiet)
     with pytest.raises(ValueError, match="positive"):
         down_buckets({}, {}, 10, 0)
+
+
+def test_settling_flows_are_kept_apart_from_the_window() -> None:
+    r = Results(start_at=10.0)
+    r.record_settling_flow("instant_login", 8.0, 8.02)
+    r.record_settling_flow("instant_login", 9.0, 9.5, "token: http_503")
+    assert r.settle_ok == 1 and dict(r.settle_errors) == {"instant_login: token: http_503": 1}
+    assert r.settle_latency.max_ms == pytest.approx(20.0, abs=0.01)
+    assert not r.flow_attempts and not r.flows_ok and not r.errors and not r.steps
+    other = Results.from_dict(r.to_dict())
+    r.merge(other)
+    assert r.settle_ok == 2 and r.settle_errors["instant_login: token: http_503"] == 2
+    assert r.settle_latency.count == 2

@@ -69,3 +69,13 @@ def test_breaches_name_the_threshold_and_the_step() -> None:
     assert breaches(parse_fail_on("p99:nope>1ms"), summary()) == [
         "p99:nope>1ms (no step named 'nope' in this run)"
     ]
+
+
+def test_a_failure_while_settling_breaks_the_errors_gate() -> None:
+    settling = {"seconds": 5.0, "flows_ok": 99, "flows_failed": 1}
+    assert breaches(parse_fail_on("errors>0"), summary(settling=settling)) == [
+        "errors>0 (observed 1)"
+    ]
+    assert (
+        breaches(parse_fail_on("errors>0"), summary(settling={**settling, "flows_failed": 0})) == []
+    )

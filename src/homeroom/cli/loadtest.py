@@ -77,6 +77,13 @@ def run(
     warmup: Annotated[
         float | None, typer.Option(help="Seconds for workers to start and sign in.")
     ] = None,
+    settle: Annotated[
+        str | None,
+        typer.Option(
+            help="Before the window, run this long (e.g. 5s) at the rate the window opens "
+            "with; those flows are checked and reported apart, not in the window's figures.",
+        ),
+    ] = None,
     server_pid: Annotated[
         list[int] | None,
         typer.Option(
@@ -114,6 +121,7 @@ def run(
         seed_file=seed,
         down_bucket_s=down_bucket,
         warmup_s=warmup,
+        settle_s=parse_duration(settle) if settle else 0.0,
     )
     outcome = execute(plan, report, thresholds, server_pids=tuple(server_pid or ()))
     s = outcome.summary
@@ -125,6 +133,12 @@ def run(
             f"{s['logins_per_s']} logins/s ({s['logins_per_s_window']['phase']}); "
             f"{s['down_minutes']} down bucket(s)"
         )
+        settling = s["settling"]
+        if settling["seconds"]:
+            typer.echo(
+                f"  settling {settling['seconds']:g} s before the window (not counted above): "
+                f"{settling['flows_ok']} flows ok, {settling['flows_failed']} failed"
+            )
         if s.get("server_cpu_s") is not None:
             typer.echo(
                 f"  server CPU {s['server_cpu_s']} s: {s['flows_per_server_cpu_s']} flows "

@@ -196,10 +196,13 @@ class Plan:
     seed: int = 1
     down_bucket_s: float = 60.0
     profile: str = "custom"
+    settle_s: float = 0.0  # open model: seconds at the first phase's rate before the window
 
     def __post_init__(self) -> None:
         if self.model not in ("open", "closed"):
             raise InvalidInput("model must be 'open' or 'closed'")
+        if self.settle_s < 0 or (self.settle_s and self.model != "open"):
+            raise InvalidInput("settling takes a positive time and the open model")
         ScenarioMix(self.mix)
 
     @property
@@ -225,3 +228,17 @@ class Plan:
         for k, offset in enumerate(self.curve.arrivals()):
             if k % self.processes == worker:
                 yield k, self.start_at + offset
+
+    def settle_arrivals_for(self, worker: int) -> Iterator[tuple[int, float]]:
+        """The settling stretch before the window (``settle_s``): arrivals at the rate the
+        window opens with, so the window starts on a server and a generator already running
+        at that rate (warm caches, open connections, a collector that has seen the load)
+        rather than one idle since the sign-ins. Its flows are made and checked like any
+        other and reported apart (``settling`` in the summary), never in the window's."""
+        rate = self.curve.rate_at(0.0)
+        if self.settle_s <= 0 or rate <= 0:
+            return
+        origin = self.start_at - self.settle_s
+        for k, offset in enumerate(constant(rate, self.settle_s).arrivals()):
+            if k % self.processes == worker:
+                yield k, origin + offset

@@ -105,6 +105,17 @@ def summarize(plan: Plan, results: Results) -> dict[str, Any]:
         "down_minutes": sum(1 for b in buckets if b["down"]),
         "down_buckets": buckets,
         "timeline": timeline,
+        "generator": {
+            "heap_settling_ms": results.generator_gc_ms,
+            "late_into_window_ms": results.generator_late_ms,
+        },
+        "settling": {
+            "seconds": plan.settle_s,
+            "flows_ok": results.settle_ok,
+            "flows_failed": sum(results.settle_errors.values()),
+            "errors_by_kind": dict(sorted(results.settle_errors.items(), key=lambda kv: -kv[1])),
+            "flow": results.settle_latency.summary(),
+        },
     }
 
 
@@ -269,6 +280,31 @@ def render_html(summary: dict[str, Any], breached: list[str] | None = None) -> s
             else '<p class="good"><b>Gate passed.</b></p>'
         )
     down = summary["down_minutes"]
+    late = summary["generator"]["late_into_window_ms"]
+    generator = (
+        f'<p class="bad">The load generator\'s own heap collection ran {late:g} ms into the '
+        "window: flows due meanwhile were sent late, and that lateness counts in their latency."
+        "</p>"
+        if late
+        else ""
+    )
+    settling = summary["settling"]
+    if settling["seconds"]:
+        settle_flow = settling["flow"]
+        generator += (
+            f'<p class="{"bad" if settling["flows_failed"] else "good"}">Before the window, '
+            f"{settling['seconds']:g} s of settling at the opening rate: "
+            f"{settling['flows_ok']} flows ok (p99 {settle_flow['p99_ms']:g} ms, "
+            f"max {settle_flow['max_ms']:g} ms), {settling['flows_failed']} failed"
+            + (
+                " ("
+                + "; ".join(f"{_esc(k)}: {v}" for k, v in settling["errors_by_kind"].items())
+                + ")"
+                if settling["flows_failed"]
+                else ""
+            )
+            + ". Not counted in the figures below.</p>"
+        )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Homeroom load test — {_esc(summary["profile"])}</title>
@@ -282,7 +318,7 @@ td:first-child,th:first-child{{text-align:left}}.bad{{color:#c92a2a}}.good{{colo
 <p>Target <code>{_esc(summary["target"])}</code>, {_esc(summary["model"])} model,
 {summary["processes"]} process(es), {summary["duration_s"]:g} s from {_esc(summary["started_at"])}.
 Latency measured from the {_esc(summary["latency_basis"])}.</p>
-{gate}
+{gate}{generator}
 <p><b>{summary["flows_ok"]}</b> flows completed, <b>{summary["flows_failed"]}</b> failed
 (error rate {summary["error_rate"] * 100:.2f} %); {summary["logins_total"]} logins,
 {summary["logins_per_s"]:g} logins/s in the {_esc(summary["logins_per_s_window"]["phase"])} phase;

@@ -46,6 +46,13 @@ class Results:
     # completed flows' latency per second they were due in: when in the run the tail was
     flow_latency: dict[int, LatencyHistogram] = field(default_factory=dict)
     finished_at: float = 0.0
+    # the generator's own pre-window heap collection (:mod:`.heap`), worst over processes
+    generator_gc_ms: float = 0.0
+    generator_late_ms: float = 0.0
+    # flows of the settling stretch before the window (Plan.settle_s): reported apart
+    settle_ok: int = 0
+    settle_errors: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    settle_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
 
     def _second(self, at: float) -> int:
         return max(0, math.floor(at - self.start_at))
@@ -83,6 +90,16 @@ class Results:
         if is_login:
             self.login_failures[due_second] += 1
 
+    def record_settling_flow(
+        self, scenario: str, scheduled: float, done: float, error: str | None = None
+    ) -> None:
+        """A flow of the settling stretch: counted and timed, but not in the window."""
+        if error is None:
+            self.settle_ok += 1
+            self.settle_latency.record((done - scheduled) * 1000.0)
+        else:
+            self.settle_errors[f"{scenario}: {error}"] += 1
+
     def merge(self, other: Results) -> None:
         for name, hist in other.steps.items():
             self.steps.setdefault(name, LatencyHistogram()).merge(hist)
@@ -100,6 +117,12 @@ class Results:
             for key, n in theirs_c.items():
                 mine_c[key] += n
         self.finished_at = max(self.finished_at, other.finished_at)
+        self.generator_gc_ms = max(self.generator_gc_ms, other.generator_gc_ms)
+        self.generator_late_ms = max(self.generator_late_ms, other.generator_late_ms)
+        self.settle_ok += other.settle_ok
+        for key, n in other.settle_errors.items():
+            self.settle_errors[key] += n
+        self.settle_latency.merge(other.settle_latency)
 
     def _series_pairs(
         self, other: Results
@@ -128,6 +151,11 @@ class Results:
         data: dict[str, Any] = {
             "start_at": self.start_at,
             "finished_at": self.finished_at,
+            "generator_gc_ms": self.generator_gc_ms,
+            "generator_late_ms": self.generator_late_ms,
+            "settle_ok": self.settle_ok,
+            "settle_errors": dict(self.settle_errors),
+            "settle_latency": self.settle_latency.to_dict(),
             "steps": {k: v.to_dict() for k, v in self.steps.items()},
             "errors": dict(self.errors),
             "flows_ok": dict(self.flows_ok),
@@ -140,7 +168,15 @@ class Results:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Results:
-        results = cls(start_at=float(data["start_at"]), finished_at=float(data["finished_at"]))
+        results = cls(
+            start_at=float(data["start_at"]),
+            finished_at=float(data["finished_at"]),
+            generator_gc_ms=float(data["generator_gc_ms"]),
+            generator_late_ms=float(data["generator_late_ms"]),
+            settle_ok=int(data["settle_ok"]),
+            settle_latency=LatencyHistogram.from_dict(data["settle_latency"]),
+        )
+        results.settle_errors.update(data["settle_errors"])
         results.steps = {k: LatencyHistogram.from_dict(v) for k, v in data["steps"].items()}
         results.errors.update(data["errors"])
         results.flows_ok.update(data["flows_ok"])

@@ -62,6 +62,7 @@ def build_plan(
     down_bucket_s: float | None = None,
     warmup_s: float | None = None,
     seed: int = 1,
+    settle_s: float = 0.0,
 ) -> Plan:
     if not url.startswith(("http://", "https://")):
         raise InvalidInput("--url must be an http(s) URL")
@@ -69,6 +70,8 @@ def build_plan(
         raise InvalidInput("--rate and --duration must be positive")
     if processes < 1 or concurrency < 1:
         raise InvalidInput("--processes and --concurrency must be at least 1")
+    if settle_s < 0 or (settle_s and model != "open"):
+        raise InvalidInput("--settle takes a positive duration and an arrival rate (not --closed)")
     if profile is not None and profile not in PROFILES:
         raise InvalidInput(f"--profile must be one of {', '.join(PROFILES)}")
     if profile == "back-to-school":
@@ -99,7 +102,7 @@ def build_plan(
         mix=mix,
         model=model,
         phases=phases,
-        start_at=time.time() + warm,
+        start_at=time.time() + warm + settle_s,
         processes=processes,
         concurrency=concurrency,
         timeout_s=timeout_s,
@@ -107,6 +110,7 @@ def build_plan(
         seed=seed,
         down_bucket_s=bucket,
         profile=profile or ("steady" if model == "open" else "closed"),
+        settle_s=settle_s,
     )
 
 

@@ -4,7 +4,7 @@ Grammar, comma-separated conditions that each describe a *failure*::
 
     p99>50ms          any step's p99 above 50 ms (also p50, p95, p999, max, mean)
     p99:token>20ms    one step (matched as a suffix: ``token`` matches ``instant_login.token``)
-    errors>0          failed flows, all kinds
+    errors>0          failed flows, all kinds (those of the settling stretch too)
     error_rate>1%     failed flows / all flows
     down_minutes>0    down buckets (``down_buckets`` is a synonym)
     logins_per_s<900  mean completed logins per second over the run's busiest phase
@@ -102,6 +102,8 @@ def breaches(thresholds: list[Threshold], summary: Mapping[str, Any]) -> list[st
                     found.append(f"{t.text} ({name}: {s[field]:.1f} ms)")
         else:
             observed = float(summary[t.metric])
+            if t.metric == "errors":  # a failure while settling is a failure all the same
+                observed += float(summary.get("settling", {}).get("flows_failed", 0))
             if t.check(observed):
                 found.append(f"{t.text} (observed {observed:g})")
     return found

@@ -14,7 +14,6 @@ Closed model: the users loop back to back.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import sys
@@ -33,6 +32,7 @@ from locust import FastHttpUser, constant, task
 from locust.env import Environment
 
 from homeroom.loadtest.checks import CheckFailed
+from homeroom.loadtest.heap import settle_heap
 from homeroom.loadtest.plan import Plan, ScenarioMix
 from homeroom.loadtest.results import Results
 from homeroom.loadtest.scenarios import SCENARIO_FLOWS, Browser, Flow, Reply, Target, discover
@@ -47,6 +47,7 @@ class Job:
     scenario: str
     scheduled: float
     abandoned: bool = False
+    settling: bool = False  # of the stretch before the window (Plan.settle_s)
 
 
 class LocustHttp:
@@ -152,7 +153,9 @@ def _target(http: LocustHttp) -> Target:
 
 
 def run_flow(browser: Browser, job: Job) -> None:
-    flow = Flow(shared.results, job.scenario, job.scheduled)
+    # A settling flow's steps go to a scratch record: only the flow itself is reported.
+    steps = Results(start_at=0.0) if job.settling else shared.results
+    flow = Flow(steps, job.scenario, job.scheduled)
     error: str | None = None
     try:
         SCENARIO_FLOWS[job.scenario](browser, flow)
@@ -163,8 +166,10 @@ def run_flow(browser: Browser, job: Job) -> None:
     except Exception as exc:  # a harness bug must show in the report, not kill the user
         log.exception("flow crashed")
         error = f"{flow.current}: harness_{type(exc).__name__}"
-    if not job.abandoned:
-        shared.results.record_flow(job.scenario, job.scheduled, time.time(), error)
+    if job.abandoned:
+        return
+    record = shared.results.record_settling_flow if job.settling else shared.results.record_flow
+    record(job.scenario, job.scheduled, time.time(), error)
 
 
 class LoadUser(FastHttpUser):
@@ -222,6 +227,11 @@ class LoadUser(FastHttpUser):
                 return
             job = item
         if self.browser is None:
+            if job.settling:
+                shared.results.record_settling_flow(
+                    job.scenario, job.scheduled, time.time(), "setup_failed"
+                )
+                return
             shared.results.record_flow(job.scenario, job.scheduled, time.time(), "setup_failed")
             if shared.plan.model == "closed":
                 gevent.sleep(1.0)  # count the failure, do not spin on it
@@ -239,17 +249,16 @@ class LoadUser(FastHttpUser):
 def _dispatch(plan: Plan, index: int) -> None:
     """Put each arrival on the queue at its due time; never waits for a response."""
     choose = ScenarioMix(plan.mix).chooser(plan.seed * 7919 + index)
-    for _, due in plan.arrivals_for(index):
-        delay = due - time.time()
-        if delay > 0:
-            gevent.sleep(delay)
-        shared.queue.put(Job(next(choose), due))
+    for settling, arrivals in (
+        (True, plan.settle_arrivals_for(index)),
+        (False, plan.arrivals_for(index)),
+    ):
+        for _, due in arrivals:
+            delay = due - time.time()
+            if delay > 0:
+                gevent.sleep(delay)
+            shared.queue.put(Job(next(choose), due, settling=settling))
     shared.queue.put(None)
-
-
-FREEZE_LEAD_S = 0.25
-"""How long before the window the worker collects and freezes its heap (a collection of
-the warmed-up heap takes tens of milliseconds)."""
 
 
 def run_worker(plan: Plan, index: int) -> Results:
@@ -265,12 +274,11 @@ def run_worker(plan: Plan, index: int) -> Results:
     runner = env.create_local_runner()
     runner.start(plan.concurrency, spawn_rate=max(plan.concurrency * 20, 100))
     dispatcher = gevent.spawn(_dispatch, plan, index) if plan.model == "open" else None
-    # Latency counts from the scheduled send, so a pause of this process's own cyclic
-    # collector would be charged to the server. Just before the window, everything built so
-    # far (Locust, the browsers, their sessions) is moved out of the collector's reach.
-    gevent.sleep(max(0.0, plan.start_at - FREEZE_LEAD_S - time.time()))
-    gc.collect()
-    gc.freeze()
+    # The generator's own collector stays out of the window (see :mod:`.heap`), and out of
+    # the settling stretch before it.
+    settled = settle_heap(plan.start_at - plan.settle_s, gevent.sleep)
+    shared.results.generator_gc_ms = settled.longest_pass_ms
+    shared.results.generator_late_ms = settled.into_window_ms
     end = plan.start_at + plan.duration
     gevent.sleep(max(0.0, end - time.time()))
     # Grace: let queued and running flows finish, up to one request timeout.
@@ -291,11 +299,15 @@ def run_worker(plan: Plan, index: int) -> Results:
     while not shared.queue.empty():
         job = shared.queue.get_nowait()
         if job is not None:
-            shared.results.record_flow(job.scenario, job.scheduled, now, "queue: not_sent")
+            record = (
+                shared.results.record_settling_flow if job.settling else shared.results.record_flow
+            )
+            record(job.scenario, job.scheduled, now, "queue: not_sent")
     for key in list(shared.in_flight):
         job = shared.jobs[key]
         job.abandoned = True
-        shared.results.record_flow(job.scenario, job.scheduled, now, "run_end: unfinished")
+        record = shared.results.record_settling_flow if job.settling else shared.results.record_flow
+        record(job.scenario, job.scheduled, now, "run_end: unfinished")
     shared.results.finished_at = now
     runner.quit()
     return shared.results
