@@ -318,9 +318,10 @@ def main() -> None:
         "flows_per_total_cpu_s": total,
         "down_minutes": summary.get("down_minutes"),
         "store_cores": args.store_cores,
-        # (second, p99 ms, max ms) of each second whose slowest flow took over 50 ms
+        # (second, p99 ms, max ms, the dispatcher's worst lateness ms) of each second whose
+        # slowest flow took over 50 ms: a late dispatcher is the generator's own stall
         "slow_seconds": [
-            (p["t"], p["flow_p99_ms"], p["flow_max_ms"])
+            (p["t"], p["flow_p99_ms"], p["flow_max_ms"], p["dispatch_late_ms"])
             for p in summary["timeline"]
             if (p["flow_max_ms"] or 0) > 50
         ],

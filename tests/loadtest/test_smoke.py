@@ -50,6 +50,9 @@ def test_health_smoke_open_model_two_processes(live_server: LiveServer, tmp_path
     settling = s["settling"]
     assert settling["seconds"] == 1.0 and settling["flows_ok"] == 40  # type: ignore[index]
     assert settling["flows_failed"] == 0 and settling["flow"]["count"] == 40  # type: ignore[index]
+    # the dispatcher's lateness, for each second of the window (every one had arrivals)
+    window = [p for p in s["timeline"] if p["t"] < 5]  # type: ignore[attr-defined]
+    assert all(p["dispatch_late_ms"] is not None and p["dispatch_late_ms"] >= 0 for p in window)
     # each worker collected and froze its heap before the window, and timed it
     assert s["generator"]["heap_settling_ms"] > 0  # type: ignore[index]
     assert set(s["steps"]) == {"health.healthz", "health.readyz", "health.flow"}  # type: ignore[arg-type]
@@ -73,6 +76,8 @@ def test_health_smoke_closed_model(live_server: LiveServer, tmp_path: Path) -> N
     assert code == 0, err
     assert s["flows_ok"] > 0 and s["flows_failed"] == 0  # type: ignore[operator]
     assert s["model"] == "closed" and s["scheduled_flows"] is None
+    # no schedule, no dispatcher: nothing to be late for
+    assert all(p["dispatch_late_ms"] is None for p in s["timeline"])  # type: ignore[attr-defined]
 
 
 class _StallingHealth(BaseHTTPRequestHandler):

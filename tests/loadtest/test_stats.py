@@ -123,3 +123,16 @@ def test_settling_flows_are_kept_apart_from_the_window() -> None:
     r.merge(other)
     assert r.settle_ok == 2 and r.settle_errors["instant_login: token: http_503"] == 2
     assert r.settle_latency.count == 2
+
+
+def test_dispatch_lateness_keeps_each_seconds_worst() -> None:
+    r = Results(start_at=100.0)
+    r.record_dispatch(100.2, 100.201)
+    r.record_dispatch(100.5, 100.540)  # the generator stalled 40 ms here
+    r.record_dispatch(101.1, 101.100)
+    r.record_dispatch(101.3, 101.299)  # a timer firing early is not negative lateness
+    assert r.dispatch_late_ms == {0: pytest.approx(40.0), 1: 0.0}
+    other = Results.from_dict(r.to_dict())
+    other.start_at = 101.0  # another process, one second later: its second 0 is our 1
+    r.merge(other)
+    assert r.dispatch_late_ms == {0: pytest.approx(40.0), 1: pytest.approx(40.0), 2: 0.0}

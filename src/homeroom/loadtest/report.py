@@ -65,6 +65,9 @@ def summarize(plan: Plan, results: Results) -> dict[str, Any]:
             "flows": results.flows_done.get(s, 0),
             "failures": results.flow_failures.get(s, 0),
             **_second_latency(results.flow_latency.get(s)),
+            "dispatch_late_ms": round(results.dispatch_late_ms[s], 3)
+            if s in results.dispatch_late_ms
+            else None,
         }
         for s in range(max(span, seconds))
     ]

@@ -49,6 +49,10 @@ class Results:
     # the generator's own pre-window heap collection (:mod:`.heap`), worst over processes
     generator_gc_ms: float = 0.0
     generator_late_ms: float = 0.0
+    # open model: per second, how late the dispatcher put its latest-sent arrival on the
+    # queue (worst over processes). It only waits on a timer, so a large value is the
+    # generator's own stall (its core, its collector), not the server's.
+    dispatch_late_ms: dict[int, float] = field(default_factory=dict)
     # flows of the settling stretch before the window (Plan.settle_s): reported apart
     settle_ok: int = 0
     settle_errors: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -90,6 +94,13 @@ class Results:
         if is_login:
             self.login_failures[due_second] += 1
 
+    def record_dispatch(self, due: float, put_at: float) -> None:
+        """The dispatcher put an arrival due at ``due`` on the queue at ``put_at``."""
+        second = self._second(due)
+        late = max(0.0, (put_at - due) * 1000.0)
+        if late > self.dispatch_late_ms.get(second, -1.0):
+            self.dispatch_late_ms[second] = late
+
     def record_settling_flow(
         self, scenario: str, scheduled: float, done: float, error: str | None = None
     ) -> None:
@@ -119,6 +130,9 @@ class Results:
         self.finished_at = max(self.finished_at, other.finished_at)
         self.generator_gc_ms = max(self.generator_gc_ms, other.generator_gc_ms)
         self.generator_late_ms = max(self.generator_late_ms, other.generator_late_ms)
+        for second, late in other.dispatch_late_ms.items():
+            at = max(0, second + shift)
+            self.dispatch_late_ms[at] = max(self.dispatch_late_ms.get(at, 0.0), late)
         self.settle_ok += other.settle_ok
         for key, n in other.settle_errors.items():
             self.settle_errors[key] += n
@@ -153,6 +167,7 @@ class Results:
             "finished_at": self.finished_at,
             "generator_gc_ms": self.generator_gc_ms,
             "generator_late_ms": self.generator_late_ms,
+            "dispatch_late_ms": {str(k): v for k, v in self.dispatch_late_ms.items()},
             "settle_ok": self.settle_ok,
             "settle_errors": dict(self.settle_errors),
             "settle_latency": self.settle_latency.to_dict(),
@@ -177,6 +192,7 @@ class Results:
             settle_latency=LatencyHistogram.from_dict(data["settle_latency"]),
         )
         results.settle_errors.update(data["settle_errors"])
+        results.dispatch_late_ms = {int(k): float(v) for k, v in data["dispatch_late_ms"].items()}
         results.steps = {k: LatencyHistogram.from_dict(v) for k, v in data["steps"].items()}
         results.errors.update(data["errors"])
         results.flows_ok.update(data["flows_ok"])

@@ -257,6 +257,8 @@ def _dispatch(plan: Plan, index: int) -> None:
             delay = due - time.time()
             if delay > 0:
                 gevent.sleep(delay)
+            if not settling:
+                shared.results.record_dispatch(due, time.time())
             shared.queue.put(Job(next(choose), due, settling=settling))
     shared.queue.put(None)
 
