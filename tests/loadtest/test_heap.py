@@ -75,3 +75,5 @@ def test_late_settling_reaches_the_report_and_survives_the_merge(tmp_path: Path)
     assert on_time["generator"]["late_into_window_ms"] == 0
     _, page = write_report(tmp_path / "on-time", on_time)
     assert "into the window" not in page.read_text()
+    # sample_run is an open-model run that recorded no dispatches: the line is drawn empty
+    assert on_time["timeline"][0]["dispatch_late_ms"] is None

@@ -58,6 +58,7 @@ def test_health_smoke_open_model_two_processes(live_server: LiveServer, tmp_path
     assert set(s["steps"]) == {"health.healthz", "health.readyz", "health.flow"}  # type: ignore[arg-type]
     page = (tmp_path / "r" / "report.html").read_text()
     assert page.count("<svg") == 4 and "Flow latency over time" in page
+    assert "generator late (ms)" in page  # plotted beside the flow latency
     assert "1 s of settling at the opening rate: 40 flows ok" in page
     assert json.loads((tmp_path / "r" / "report.json").read_text())["gate"] == {"breached": []}
 
@@ -78,6 +79,7 @@ def test_health_smoke_closed_model(live_server: LiveServer, tmp_path: Path) -> N
     assert s["model"] == "closed" and s["scheduled_flows"] is None
     # no schedule, no dispatcher: nothing to be late for
     assert all(p["dispatch_late_ms"] is None for p in s["timeline"])  # type: ignore[attr-defined]
+    assert "generator late" not in (tmp_path / "r" / "report.html").read_text()
 
 
 class _StallingHealth(BaseHTTPRequestHandler):

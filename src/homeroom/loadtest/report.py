@@ -258,6 +258,12 @@ def render_html(summary: dict[str, Any], breached: list[str] | None = None) -> s
             ("flow p50 (ms)", "#2b8a3e", [p["flow_p50_ms"] for p in tl]),
             ("flow p99 (ms)", "#c92a2a", [p["flow_p99_ms"] for p in tl]),
             ("flow max (ms)", "#495057", [p["flow_max_ms"] for p in tl]),
+            # open model: the generator's own lateness, for telling its stalls from the server's
+            *(
+                [("generator late (ms)", "#e67700", [p["dispatch_late_ms"] for p in tl])]
+                if summary["model"] == "open"
+                else []
+            ),
         ]
     )
     step_rows = "".join(
