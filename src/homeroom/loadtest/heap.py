@@ -29,8 +29,9 @@ class HeapSettling:
     longest_pass_ms: float
     """The longest collect-and-freeze pass."""
     into_window_ms: float
-    """How far the last pass ran past the window's start (0 when it finished in time): the
-    generator's own lateness at the start of the run, not the server's."""
+    """How far the last pass ran past ``window_start``, the first scheduled send (the window,
+    or the settling stretch before it; 0 when it finished in time): the generator's own
+    lateness at the start of the traffic, not the server's."""
 
 
 def settle_heap(

@@ -292,7 +292,8 @@ def render_html(summary: dict[str, Any], breached: list[str] | None = None) -> s
     late = summary["generator"]["late_into_window_ms"]
     generator = (
         f'<p class="bad">The load generator\'s own heap collection ran {late:g} ms into the '
-        "window: flows due meanwhile were sent late, and that lateness counts in their latency."
+        "window (or into the settling stretch before it): flows due meanwhile were sent late, "
+        "and that lateness counts in their latency."
         "</p>"
         if late
         else ""

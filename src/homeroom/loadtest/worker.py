@@ -152,6 +152,14 @@ def _target(http: LocustHttp) -> Target:
         return shared.target
 
 
+def _record(job: Job, at: float, error: str | None) -> None:
+    """A finished (or given up) flow: the window's, or the settling stretch's, apart."""
+    if job.settling:
+        shared.results.record_settling_flow(job.scenario, job.scheduled, at, error)
+    else:
+        shared.results.record_flow(job.scenario, job.scheduled, at, error)
+
+
 def run_flow(browser: Browser, job: Job) -> None:
     # A settling flow's steps go to a scratch record: only the flow itself is reported.
     steps = Results(start_at=0.0) if job.settling else shared.results
@@ -166,10 +174,8 @@ def run_flow(browser: Browser, job: Job) -> None:
     except Exception as exc:  # a harness bug must show in the report, not kill the user
         log.exception("flow crashed")
         error = f"{flow.current}: harness_{type(exc).__name__}"
-    if job.abandoned:
-        return
-    record = shared.results.record_settling_flow if job.settling else shared.results.record_flow
-    record(job.scenario, job.scheduled, time.time(), error)
+    if not job.abandoned:
+        _record(job, time.time(), error)
 
 
 class LoadUser(FastHttpUser):
@@ -227,12 +233,7 @@ class LoadUser(FastHttpUser):
                 return
             job = item
         if self.browser is None:
-            if job.settling:
-                shared.results.record_settling_flow(
-                    job.scenario, job.scheduled, time.time(), "setup_failed"
-                )
-                return
-            shared.results.record_flow(job.scenario, job.scheduled, time.time(), "setup_failed")
+            _record(job, time.time(), "setup_failed")
             if shared.plan.model == "closed":
                 gevent.sleep(1.0)  # count the failure, do not spin on it
             return
@@ -301,15 +302,11 @@ def run_worker(plan: Plan, index: int) -> Results:
     while not shared.queue.empty():
         job = shared.queue.get_nowait()
         if job is not None:
-            record = (
-                shared.results.record_settling_flow if job.settling else shared.results.record_flow
-            )
-            record(job.scenario, job.scheduled, now, "queue: not_sent")
+            _record(job, now, "queue: not_sent")
     for key in list(shared.in_flight):
         job = shared.jobs[key]
         job.abandoned = True
-        record = shared.results.record_settling_flow if job.settling else shared.results.record_flow
-        record(job.scenario, job.scheduled, now, "run_end: unfinished")
+        _record(job, now, "run_end: unfinished")
     shared.results.finished_at = now
     runner.quit()
     return shared.results
