@@ -30,7 +30,15 @@ from pathlib import Path
 import psycopg
 import redis
 
-__all__ = ["PgServer", "free_port", "required", "start_postgres", "start_redis"]
+__all__ = [
+    "PgServer",
+    "free_port",
+    "redis_clients",
+    "redis_clients_left",
+    "required",
+    "start_postgres",
+    "start_redis",
+]
 
 
 def required() -> bool:
@@ -236,3 +244,20 @@ def start_redis() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def redis_clients(admin: redis.Redis, name: str) -> list[dict[str, str]]:
+    """The connections Redis lists under a client name (CLIENT LIST)."""
+    return [c for c in admin.client_list() if c.get("name") == name]
+
+
+def redis_clients_left(admin: redis.Redis, name: str) -> list[dict[str, str]]:
+    """The named connections still listed once Redis has had time to notice closed sockets.
+
+    Redis reads a client's EOF on its next event-loop pass, so a CLIENT LIST sent on another
+    connection just after a close can still show it. Polls up to 10 s, then returns what is
+    left (a connection that was never closed stays listed and fails the caller's check)."""
+    deadline = time.monotonic() + 10
+    while (left := redis_clients(admin, name)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return left

@@ -12,6 +12,7 @@ import redis
 
 from homeroom.errors import ServiceUnavailable
 from homeroom.storage.kv.redis import RedisKV
+from tests.services import redis_clients, redis_clients_left
 
 
 @pytest.fixture
@@ -22,20 +23,16 @@ def named_kv(redis_url: str) -> Iterator[tuple[RedisKV, str]]:
     kv.close()
 
 
-def _clients(admin: redis.Redis, name: str) -> list[dict[str, str]]:
-    return [c for c in admin.client_list() if c.get("name") == name]
-
-
 def test_a_connection_redis_dropped_is_reopened_without_an_error(
     named_kv: tuple[RedisKV, str], redis_url: str
 ) -> None:
     kv, name = named_kv
     admin = redis.Redis.from_url(redis_url)
     kv.set("kvtest:a", b"1", ttl_s=60)
-    (client,) = _clients(admin, name)
+    (client,) = redis_clients(admin, name)
     admin.client_kill_filter(_id=client["id"])  # as a Redis restart or idle timeout would
     assert kv.get("kvtest:a") == b"1"  # sent again on a new connection, not a 503
-    (reopened,) = _clients(admin, name)
+    (reopened,) = redis_clients(admin, name)
     assert reopened["id"] != client["id"]
     admin.close()
 
@@ -50,7 +47,7 @@ def test_an_error_reply_is_a_503_and_the_connection_stays_in_step(
     with pytest.raises(ServiceUnavailable):
         kv.get("kvtest:list")
     assert kv.get("kvtest:b") == b"2"  # the next reply is this command's, not a stale one
-    assert len(_clients(admin, name)) == 1
+    assert len(redis_clients(admin, name)) == 1
     admin.delete("kvtest:list")
     admin.close()
 
@@ -73,9 +70,9 @@ def test_each_thread_has_a_connection_of_its_own_and_close_closes_them_all(
         thread.start()
     pinged.wait()
     try:
-        assert len(_clients(admin, name)) == 3
+        assert len(redis_clients(admin, name)) == 3
         kv.close()
-        assert _clients(admin, name) == []
+        assert redis_clients_left(admin, name) == []
     finally:
         done.set()
         for thread in threads:
@@ -94,7 +91,7 @@ def test_pop_and_set_runs_on_the_threads_connection_and_survives_a_script_flush(
     admin.script_flush()
     assert kv.pop_and_set("kvtest:code", "kvtest:spent", b"jti", ttl_s=60) == b"grant"
     assert admin.get("kvtest:spent") == b"jti"
-    assert len(_clients(admin, name)) == 1  # no pooled connection beside the thread's own
+    assert len(redis_clients(admin, name)) == 1  # no pooled connection beside the thread's own
     admin.rpush("kvtest:list", "x")  # GETDEL on a list: WRONGTYPE inside the script
     with pytest.raises(ServiceUnavailable):
         kv.pop_and_set("kvtest:list", "kvtest:spent", b"jti", ttl_s=60)

@@ -16,7 +16,7 @@ from homeroom.ops.ratelimit import RateLimiter
 from homeroom.web.app import create_app
 from homeroom.wiring import build
 from tests.conftest import SqlTarget, make_settings
-from tests.services import free_port
+from tests.services import free_port, redis_clients, redis_clients_left
 
 _RUN = str(time.time_ns())  # unique keys per run: a shared Redis keeps counters
 
@@ -164,7 +164,7 @@ def test_on_redis_the_scripts_run_on_the_threads_own_connection(redis_url: str) 
     key = f"scripts-{_RUN}"
     try:
         assert lim.hit("ip", key).remaining == 2
-        mine = [c for c in admin.client_list() if c.get("name") == name_filter]
+        mine = redis_clients(admin, name_filter)
         assert [c["cmd"] for c in mine] == ["evalsha"]
         admin.script_flush()
         assert lim.hit("ip", key).remaining == 1  # NOSCRIPT, SCRIPT LOAD, EVALSHA again
@@ -173,7 +173,7 @@ def test_on_redis_the_scripts_run_on_the_threads_own_connection(redis_url: str) 
         with pytest.raises(RateLimited):
             lim.admit("ip", key)
         lim.close()
-        assert [c for c in admin.client_list() if c.get("name") == name_filter] == []
+        assert redis_clients_left(admin, name_filter) == []
     finally:
         lim.close()
         admin.close()
