@@ -11,10 +11,11 @@ value can never be served under another district's key.
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from dataclasses import dataclass, field, replace
+
+import orjson
 
 from homeroom.storage.kv import KV
 
@@ -60,7 +61,7 @@ class SessionStore:
             "apps": list(session.apps),
             "touched_at": int(now),  # == session.touched_at except when touching
         }
-        self.kv.set(_PREFIX + session.id, json.dumps(data).encode(), ttl_s=self._ttl(session, now))
+        self.kv.set(_PREFIX + session.id, orjson.dumps(data), ttl_s=self._ttl(session, now))
 
     def start(self, district_id: str, user_id: str, auth_method: str) -> Session:
         now = time.time()
@@ -87,7 +88,7 @@ class SessionStore:
         raw = self.kv.get(_PREFIX + session_id)
         if raw is None:
             return None
-        data = json.loads(raw)
+        data = orjson.loads(raw)
         data["apps"] = tuple(data.get("apps", ()))
         session = Session(**data)
         if session_id.partition(".")[0] != session.district_id:
@@ -116,7 +117,7 @@ class SessionStore:
         raw = self.kv.pop(_PREFIX + session_id)
         if raw is None:
             return None
-        data = json.loads(raw)
+        data = orjson.loads(raw)
         data["apps"] = tuple(data.get("apps", ()))
         session = Session(**data)
         self.kv.delete(f"{_USER_PREFIX}{session.district_id}:{session.user_id}:{session.id}")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import secrets
 import time
 from typing import Any
 
+import orjson
 from joserfc import jws
 
 from homeroom.oidc.keys import KeyRing
@@ -54,12 +54,12 @@ class TokenSigner:
 
     def sign(self, claims: dict[str, Any], alg: str, typ: str) -> str:
         """JWS compact serialization (RFC 7515 §7.1) by joserfc. The payload is serialized
-        once here (compact JSON) and handed over as bytes, which skips joserfc's JWT claim
-        handling but none of its JWS or JWA work: the signature, its R || S encoding
-        (RFC 7518 §3.4) and the serialization stay the library's."""
+        once here (compact UTF-8 JSON, by orjson) and handed over as bytes, which skips
+        joserfc's JWT claim handling but none of its JWS or JWA work: the signature, its
+        R || S encoding (RFC 7518 §3.4) and the serialization stay the library's."""
         key = self.keys.signing_key(alg)
         header = _header(alg, key.kid, typ)
-        payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
+        payload = orjson.dumps(claims)
         token = jws.serialize_compact(header, payload, key.key, algorithms=[alg])
         if typ == "at+jwt":
             # Comes back within seconds (userinfo, the roster API): no need to verify our

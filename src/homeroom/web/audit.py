@@ -12,13 +12,14 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from homeroom.audit.export import event_dict, to_csv
 from homeroom.audit.models import AuditEvent
 from homeroom.errors import InvalidInput
 from homeroom.tenancy import Capability, RequestScope
 from homeroom.web.ratelimit import client_ip
+from homeroom.web.responses import JSONResponse
 from homeroom.web.tenant import RequireScope
 from homeroom.wiring import Container
 

@@ -22,13 +22,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from homeroom.oidc.bearer import Principal, verify_access_token
 from homeroom.oidc.errors import InsufficientScope, InvalidRequest, InvalidToken, OAuthError
 from homeroom.oidc.tokens import RevocationList
 from homeroom.ops.metrics import OIDC_ERRORS
+from homeroom.web.responses import JSONResponse
 from homeroom.wiring import Container
 
 __all__ = [

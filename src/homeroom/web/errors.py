@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 
 from homeroom.errors import (
     Conflict,
@@ -16,6 +15,7 @@ from homeroom.errors import (
     TenantScopeError,
 )
 from homeroom.ops.metrics import SERVER_ERRORS
+from homeroom.web.responses import JSONResponse
 
 __all__ = ["homeroom_error_response", "install_error_handlers"]
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from homeroom.errors import ServiceUnavailable
+from homeroom.web.responses import JSONResponse
 from homeroom.wiring import Container
 
 __all__ = ["router"]

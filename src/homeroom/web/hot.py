@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -32,6 +32,7 @@ from homeroom.audit.group_commit import deferred_appends
 from homeroom.errors import HomeroomError
 from homeroom.web.errors import homeroom_error_response
 from homeroom.web.middleware import RequestContextMiddleware
+from homeroom.web.responses import JSONResponse
 
 if TYPE_CHECKING:
     from homeroom.wiring import Container

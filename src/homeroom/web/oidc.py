@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from homeroom.demo import demo_app_credentials
@@ -32,6 +32,7 @@ from homeroom.web.demo_app import create_demo_app
 from homeroom.web.forms import BodyTooLarge, MalformedForm, urlencoded_fields
 from homeroom.web.hot import HotRoute, blocking
 from homeroom.web.pages import csrf_of, render
+from homeroom.web.responses import JSONResponse
 from homeroom.wiring import Container
 
 __all__ = ["install", "router"]

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from homeroom.errors import InvalidInput, NotFound
 from homeroom.roster.models import District, Role
 from homeroom.roster.oneroster_csv.issues import PackageInvalid
 from homeroom.tenancy import TenantScope
+from homeroom.web.responses import JSONResponse
 from homeroom.wiring import Container
 
 __all__ = ["MAX_PACKAGE_BYTES", "DistrictAdmin", "require_district_admin", "router"]

@@ -20,7 +20,6 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from homeroom.audit.models import AuditEvent
@@ -42,6 +41,7 @@ from homeroom.sharing.service import SharingService
 from homeroom.storage.sql import UnitOfWork
 from homeroom.tenancy import TenantScope
 from homeroom.web.bearer import BearerError, RequireBearer
+from homeroom.web.responses import JSONResponse
 from homeroom.wiring import Container
 
 __all__ = ["build_router", "require_principal"]

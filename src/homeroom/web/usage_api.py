@@ -24,7 +24,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -42,6 +42,7 @@ from homeroom.usage.ingest import MAX_BATCH, MAX_MINUTES, EventReport
 from homeroom.usage.models import UsageKind
 from homeroom.web.bearer import BearerError, RequireBearer
 from homeroom.web.ratelimit import client_ip
+from homeroom.web.responses import JSONResponse
 from homeroom.web.tenant import RequireScope
 from homeroom.wiring import Container
 
