@@ -7,7 +7,10 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
+import pytest
+
 from homeroom.ids import new_id
+from homeroom.oidc import sign_in_check
 from homeroom.oidc.sign_in_check import SignInCheck
 from homeroom.sharing.models import Connection
 from tests.oidc.conftest import OP, set_user_status
@@ -136,3 +139,40 @@ def test_a_routine_reload_of_an_unchanged_connection_keeps_the_answers(op: OP) -
         assert reloaded is connection
         assert check.active_shared(op.district.id, op.student.id, op.app.id, reloaded)[1]
     assert len(reads) == 1  # the connection's reload, not the user's answer
+
+
+def test_expired_answers_leave_a_few_per_write(op: OP) -> None:
+    """No write frees the whole cache: each drops at most two answers past their time."""
+    check, clock = _check(op)
+    connection = _connection(op)
+    for n in range(4):
+        check.active_shared(op.district.id, op.student.id, f"app_{n}", connection)
+    clock.now += 6  # all four are past their time
+    check.active_shared(op.district.id, op.teacher.id, op.app.id, connection)
+    assert len(check._answers) == 4 - 2 + 1
+    check.active_shared(op.district.id, op.teacher.id, op.public_app.id, connection)
+    assert list(check._answers) == [
+        (op.district.id, op.teacher.id, op.app.id),
+        (op.district.id, op.teacher.id, op.public_app.id),
+    ]
+
+
+def test_past_the_bound_only_the_oldest_answer_leaves(
+    op: OP, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sign_in_check, "MAX_ENTRIES", 3)
+    check, clock = _check(op)
+    connection = _connection(op)
+
+    def ask(n: int) -> None:
+        clock.now += 0.1
+        check.active_shared(op.district.id, op.student.id, f"app_{n}", connection)
+
+    for n in range(4):
+        ask(n)
+    with count_reads(op) as reads:
+        for n in (1, 2, 3):
+            ask(n)  # still answered from memory
+        assert len(reads) == 0
+        ask(0)  # the oldest, gone
+    assert len(reads) == 1
