@@ -55,8 +55,10 @@ start() {
       export HOMEROOM_DATA_DIR="$PWD/out/homeroom-data" HOMEROOM_PORT="$HPORT" \
         HOMEROOM_ISSUER="http://127.0.0.1:$HPORT" HOMEROOM_LOG_LEVEL=warning \
         HOMEROOM_RATE_LIMIT_IP=1000000/minute HOMEROOM_RATE_LIMIT_CLIENT=1000000/minute
-      # (every virtual user comes from 127.0.0.1: the default 300/minute per address
-      # would measure the rate limiter, not the server; the limiter itself still runs)
+      # (every virtual user is one app's, from 127.0.0.1: the default 3000/minute per
+      # client would measure the rate limiter in the refresh and client-credentials
+      # scenarios, not the server; the address budget counts only failures, raised so
+      # that a failing run shows its failures and not 429s; the limiter itself still runs)
       rm -rf "$HOMEROOM_DATA_DIR"
       "$ROOT/.venv/bin/homeroom" migrate >/dev/null
       echo "homeroom-compare-password" | "$ROOT/.venv/bin/homeroom" loadtest seed \

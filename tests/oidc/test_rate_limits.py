@@ -1,4 +1,6 @@
-"""Rate limits on ``/login`` and ``/token``: per address, per client; 429 + Retry-After."""
+"""Rate limits on ``/login`` and ``/token``: failures per address, machine grants per client;
+429 + Retry-After. What succeeds from one address is never refused for its address: a
+school's students, and an app's servers, each come from a few addresses."""
 
 from __future__ import annotations
 
@@ -75,3 +77,44 @@ def test_the_lockout_uses_the_account_setting(tight: OP) -> None:
         assert tight.login(password="wrong-password").status_code == 401
     locked = tight.login()
     assert locked.status_code == 429 and locked.headers["x-ratelimit-limit"] == "2"
+
+
+def test_code_exchanges_spend_no_budget(tight: OP) -> None:
+    """More sign-ins and code exchanges from one address than either budget allows (six
+    per address, three per client): all served, as a school's morning must be."""
+    before = _limited("ip"), _limited("client")
+    for _ in range(4):
+        tight.client.cookies.clear()
+        assert tight.login().status_code == 200  # signed in: not counted per address
+        assert "homeroom_session" in tight.client.cookies
+    for _ in range(8):
+        assert tight.exchange(tight.code()).status_code == 200
+    assert (_limited("ip"), _limited("client")) == before
+
+
+def test_refresh_grants_are_limited_per_client(tight: OP) -> None:
+    refresh = tight.tokens()["refresh_token"]
+    for _ in range(3):
+        r = tight.token(
+            {"grant_type": "refresh_token", "refresh_token": refresh},
+            auth=(tight.app.id, tight.secret),
+        )
+        assert r.status_code == 200, r.text
+        refresh = r.json()["refresh_token"]
+    refused = tight.token(
+        {"grant_type": "refresh_token", "refresh_token": refresh},
+        auth=(tight.app.id, tight.secret),
+    )
+    assert refused.status_code == 429 and refused.headers["x-ratelimit-limit"] == "3"
+
+
+def test_a_spent_address_is_refused_even_the_right_secret(tight: OP) -> None:
+    """The address's budget guards client secrets against guessing: once six wrong guesses
+    have used it up, the address gets 429 before any secret is checked."""
+    for _ in range(6):
+        assert (
+            tight.token({"grant_type": "client_credentials"}, auth=(tight.app.id, "x")).status_code
+            == 401
+        )
+    right = tight.token({"grant_type": "client_credentials"}, auth=(tight.app.id, tight.secret))
+    assert right.status_code == 429

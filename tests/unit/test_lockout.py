@@ -65,31 +65,46 @@ def test_the_lockout_is_temporary(kv_backend: str, request: pytest.FixtureReques
     guard.admit(d, "kid", "ip")
 
 
-def test_every_attempt_counts_against_the_address(
+def test_failures_count_against_the_address_and_successes_do_not(
     kv_backend: str, request: pytest.FixtureRequest
 ) -> None:
+    """A school behind one NAT address signs in all at once: successes cost nothing. Guesses
+    across many accounts from one address are stopped once its failures reach the limit."""
     guard = _guard(kv_backend, request, ip="3/minute")
     d = new_id("district")
     ip = f"192.0.2.7-{new_id('user')}"  # one key per run: Redis outlives a test
+    for n in range(20):
+        guard.admit(d, f"student{n}", ip)  # twenty sign-ins that succeed
+        guard.succeeded(d, f"student{n}", ip)
     for n in range(3):
-        guard.admit(d, f"user{n}", ip)  # successes count too
+        guard.admit(d, f"guess{n}", ip)
+        guard.failed(d, f"guess{n}", ip)
     before = _refused("ip")
     with pytest.raises(RateLimited) as refused:
-        guard.admit(d, "someone-else", ip)
+        guard.admit(d, "student0", ip)  # even a real student, until the window moves on
     assert not isinstance(refused.value, SignInLocked)
     assert int(refused.value.headers["Retry-After"]) >= 1
     assert _refused("ip") == before + 1
     guard.admit(d, "someone-else", ip + "0")  # another address is fine
 
 
-def test_badge_failures_count_per_address(kv_backend: str, request: pytest.FixtureRequest) -> None:
-    guard = _guard(kv_backend, request)
+def test_badge_failures_count_against_the_address_only(
+    kv_backend: str, request: pytest.FixtureRequest
+) -> None:
+    """A badge names no account: its failures never lock "the badge account" of a school's
+    address (three here, the account limit), only the address's failure budget applies."""
+    guard = _guard(kv_backend, request, ip="5/minute")
     d = new_id("district")
-    for _ in range(3):
-        guard.failed(d, BADGE_ACCOUNT, "10.0.0.1")
-    with pytest.raises(SignInLocked):
-        guard.admit(d, BADGE_ACCOUNT, "10.0.0.1")
-    guard.admit(d, BADGE_ACCOUNT, "10.0.0.9")
+    ip = f"10.0.0.1-{new_id('user')}"
+    for _ in range(4):
+        guard.admit(d, BADGE_ACCOUNT, ip)
+        assert guard.failed(d, BADGE_ACCOUNT, ip) is False
+    guard.admit(d, BADGE_ACCOUNT, ip)  # past the account limit of 3: still open
+    guard.failed(d, BADGE_ACCOUNT, ip)
+    with pytest.raises(RateLimited) as refused:
+        guard.admit(d, BADGE_ACCOUNT, ip)
+    assert not isinstance(refused.value, SignInLocked)
+    guard.admit(d, BADGE_ACCOUNT, ip + "9")
 
 
 def test_disabled_limits_never_refuse() -> None:

@@ -1,24 +1,29 @@
-"""Sign-in guard: the per-address rate limit and the per-account lockout, on the one limiter.
+"""Sign-in guard: the per-address and per-account budgets of failures, on the one limiter.
 
 Every sign-in method (the provider's ``/login``, the portal's password and badge sign-in)
 goes through :class:`SignInLockout`, which uses only
 :class:`homeroom.ops.ratelimit.RateLimiter` (the ``limits`` library on memory or Redis
-storage). There is no second throttle: one set of settings, one store, one metric.
+storage). There is no second throttle: one set of settings, one store, one metric. Only
+failures count, at both levels: a sign-in that succeeds costs no budget.
 
-* ``ip`` category (setting ``rate_limit_ip``): every sign-in attempt from one address
-  counts, whatever its outcome; stops floods across many accounts. A classroom shares one
-  NAT address, so the default leaves room for a whole class signing in at once.
+* ``ip`` category (setting ``rate_limit_ip``, default ``300/minute``): failed sign-ins from
+  one address, whatever the account; stops guessing across many accounts. Successes do not
+  count because a school's students, often a whole district's, reach Homeroom from one
+  NAT address, and at 08:00 they all sign in at once: counting every attempt refused most
+  of a school after its first 300. The token endpoint's failed client authentications count
+  against the same budget (``web.oidc.token``).
 * ``account`` category (setting ``rate_limit_account``, default ``10/minute;50/hour``):
-  only *failures* count (a student who signs in twenty times a day is never locked out).
-  Keyed by (district, username, client address) on purpose: a classmate typing a student's
-  name on another device cannot lock that student out (OWASP: a lockout must not become a
-  denial of service), while one device guessing one account is stopped after the limit. A
+  failed passwords per (district, username, client address). A student who signs in
+  twenty times a day is never locked out, and a classmate typing a student's name on
+  another device cannot lock that student out (OWASP: a lockout must not become a denial
+  of service), while one device guessing one account is stopped after the limit. A
   district's failures never lock another district's user of the same name. A successful
   sign-in forgets the failures. The lockout is temporary: the moving window runs out.
 
-Badges carry a random credential, so there is no account to lock before one is verified:
-badge failures count under the pseudo-account :data:`BADGE_ACCOUNT` of the address (one
-device scanning forged badges is stopped; the rest of the district is not).
+A badge carries 192 random bits, which nobody guesses, and names no account before it is
+verified: a failed badge (revoked, another district's, misread) counts against the address
+only (:data:`BADGE_ACCOUNT`). Locking badge sign-in per address after ten bad scans would
+lock a whole school out over one lost badge.
 
 Use::
 
@@ -43,7 +48,8 @@ from homeroom.ops.ratelimit import RateLimiter
 __all__ = ["BADGE_ACCOUNT", "SignInLocked", "SignInLockout"]
 
 BADGE_ACCOUNT = "\x00badge"
-"""The account badge failures count under (no username has a NUL in it)."""
+"""The username a badge sign-in passes: no account, so only the address's budget applies
+(no username has a NUL in it)."""
 
 
 class SignInLocked(RateLimited):
@@ -62,11 +68,12 @@ class SignInLockout:
         return f"{district_id}\x00{username.strip().lower()}\x00{ip[:64]}"
 
     def admit(self, district_id: str | None, username: str, ip: str) -> None:
-        """Before any credential is checked: count the attempt against the address, then
-        refuse while the account is locked. Raises :class:`RateLimited` (address) or
-        :class:`SignInLocked` (account)."""
-        self.limiter.check(self.ip_category, ip)
-        self.check(district_id, username, ip)
+        """Before any credential is checked: refuse while the address has used up its
+        failures, then while the account is locked for this address. Counts nothing.
+        Raises :class:`RateLimited` (address) or :class:`SignInLocked` (account)."""
+        self.limiter.guard(self.ip_category, ip)
+        if username != BADGE_ACCOUNT:
+            self.check(district_id, username, ip)
 
     def check(self, district_id: str | None, username: str, ip: str) -> None:
         """Raise :class:`SignInLocked` while the account is locked for this address."""
@@ -81,10 +88,14 @@ class SignInLockout:
             )
 
     def failed(self, district_id: str | None, username: str, ip: str) -> bool:
-        """Count a failure; True when it used up the last attempt (the account is now
-        locked for this address)."""
+        """Count a failure against the address and the account; True when it used up the
+        account's last attempt (the account is now locked for this address)."""
+        self.limiter.hit(self.ip_category, ip)
+        if username == BADGE_ACCOUNT:
+            return False
         decision = self.limiter.hit(self.category, self._key(district_id, username, ip))
         return self.limiter.enabled and (not decision.allowed or decision.remaining <= 0)
 
     def succeeded(self, district_id: str | None, username: str, ip: str) -> None:
-        self.limiter.clear(self.category, self._key(district_id, username, ip))
+        if username != BADGE_ACCOUNT:
+            self.limiter.clear(self.category, self._key(district_id, username, ip))

@@ -32,6 +32,11 @@ GRANTS: dict[str, Grant] = {
     "client_credentials": client_credentials_grant,
 }
 GRANT_TYPES = tuple(GRANTS)
+CLIENT_LIMITED_GRANTS = frozenset({"refresh_token", "client_credentials"})
+"""The grants an app's own code can repeat in a loop, limited per client
+(``rate_limit_client``). An authorization code is exchanged once per sign-in, so its
+exchanges are bounded by sign-ins: a limit per app would refuse a popular app's students on
+a school morning (every student of a district signs in to the same few apps at once)."""
 
 
 def token_request(
@@ -39,15 +44,15 @@ def token_request(
 ) -> dict[str, Any]:
     """Authenticate the client (RFC 6749 §3.2.1), then run the grant it asks for."""
     app, _method = authenticate_client(ctx, form, authorization, ctx.endpoints.token)
-    if ctx.limiter is not None:
-        # Counted after authentication, so nobody can spend another client's budget.
-        ctx.limiter.admit("client", app.id)  # RateLimited: 429 + Retry-After
     grant_type = form.get("grant_type")
     if not grant_type:
         raise InvalidRequest("grant_type is required")
     grant = GRANTS.get(grant_type)
     if grant is None:
         raise UnsupportedGrantType(f"unsupported grant_type {grant_type[:40]!r}")
+    if ctx.limiter is not None and grant_type in CLIENT_LIMITED_GRANTS:
+        # Counted after authentication, so nobody can spend another client's budget.
+        ctx.limiter.admit("client", app.id)  # RateLimited: 429 + Retry-After
     body = grant(ctx, app, form)
     TOKENS_ISSUED.labels(grant=grant_type).inc()
     return body

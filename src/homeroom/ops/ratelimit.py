@@ -208,6 +208,15 @@ class RateLimiter:
         assert tightest is not None
         return tightest
 
+    def guard(self, category: str, key: str) -> None:
+        """Raise :class:`RateLimited` (429) when ``key`` has used up its budget, counting
+        nothing: for budgets of failures, counted with :meth:`hit` only when one happens."""
+        decision = self.peek(category, key)
+        if not decision.allowed:
+            if self.enabled:
+                self._denied[category].inc()
+            raise _refusal(decision)
+
     def check(self, category: str, key: str, cost: int = 1) -> Decision:
         """Like :meth:`hit`, but raise :class:`RateLimited` (429) when refused."""
         decision = self.hit(category, key, cost)

@@ -20,7 +20,7 @@ from homeroom.identity.sessions import Session
 from homeroom.oidc.authorize import LoginNeeded, authorize, parse_authorization_request
 from homeroom.oidc.bearer import Principal
 from homeroom.oidc.discovery import metadata
-from homeroom.oidc.errors import InvalidRequest, OAuthError
+from homeroom.oidc.errors import InvalidClient, InvalidRequest, OAuthError
 from homeroom.oidc.introspection import introspect
 from homeroom.oidc.logout import parse_logout_request, send_backchannel
 from homeroom.oidc.revocation import revoke
@@ -177,8 +177,16 @@ async def token(request: Request) -> Response:
         form = await _form(request)
 
         def run() -> dict[str, Any]:
-            container.rate_limiter.admit("ip", ip)  # RateLimited: 429 + Retry-After
-            return token_request(container.oidc, form, request.headers.get("authorization"))
+            # The address's budget is of failed client authentications (guessing), as the
+            # sign-in forms' is of failed sign-ins: an app's servers exchange every code of
+            # a morning from a few addresses, and successes must not use it up.
+            limiter = container.rate_limiter
+            limiter.guard("ip", ip)  # RateLimited: 429 + Retry-After
+            try:
+                return token_request(container.oidc, form, request.headers.get("authorization"))
+            except InvalidClient:
+                limiter.hit("ip", ip)
+                raise
 
         body = await blocking(container, run)
     except OAuthError as error:
