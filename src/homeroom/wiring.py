@@ -162,7 +162,7 @@ class Container:
     def sign_in_lockout(self) -> SignInLockout:
         """The one sign-in guard (address limit + account lockout) of every sign-in method:
         the provider's ``/login`` and the portal's password and badge sign-in."""
-        return SignInLockout(self.rate_limiter)
+        return SignInLockout(self.rate_limiter, school_networks=self.settings.school_network_list)
 
     @cached_property
     def portal(self) -> PortalService:

@@ -55,3 +55,10 @@ def test_missing_and_broken_file(tmp_path: Path) -> None:
     bad.write_text("port = = 1")
     with pytest.raises(ConfigError, match=r"bad\.toml"):
         load_settings(file=bad, env={})
+
+
+def test_school_networks_are_cidrs() -> None:
+    s = load_settings(env={"HOMEROOM_SCHOOL_NETWORKS": "203.0.113.0/24, 2001:db8::/48"})
+    assert [str(n) for n in s.school_network_list] == ["203.0.113.0/24", "2001:db8::/48"]
+    with pytest.raises(ConfigError, match=r"HOMEROOM_SCHOOL_NETWORKS.*not a network.*'10\.0\.0'"):
+        load_settings(env={"HOMEROOM_SCHOOL_NETWORKS": "10.0.0.0/8,10.0.0"})

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from homeroom.config import networks
 from homeroom.errors import RateLimited
 from homeroom.identity.lockout import BADGE_ACCOUNT, SignInLocked, SignInLockout
 from homeroom.ids import new_id
@@ -113,3 +114,35 @@ def test_disabled_limits_never_refuse() -> None:
     for _ in range(5):
         guard.admit(d, "kid", "ip")
         assert guard.failed(d, "kid", "ip") is False
+
+
+def test_school_networks_have_a_budget_of_their_own(
+    kv_backend: str, request: pytest.FixtureRequest
+) -> None:
+    """A district's NAT address in ``school_networks`` counts its failures against the
+    ``school`` budget (larger: a whole district's typos), any other address against ``ip``."""
+    url = "" if kv_backend == "memory" else str(request.getfixturevalue("redis_url"))
+    limiter = RateLimiter(
+        {"ip": "3/minute", "school": "6/minute", "account": "100/minute"},
+        redis_url=url,
+        timeout_s=2,
+    )
+    run = int(new_id("user")[-6:], 36) % 250  # one address per run: Redis outlives a test
+    guard = SignInLockout(limiter, school_networks=networks(f"10.{run}.0.0/16, 2001:db8::/32"))
+    d = new_id("district")
+    school, home = f"10.{run}.4.7", f"192.0.{run}.9"
+    for n in range(5):
+        guard.admit(d, f"typo{n}", school)
+        guard.failed(d, f"typo{n}", school)
+    guard.admit(d, "kid", school)  # five failures: past the ip budget, within the school's
+    for n in range(3):
+        guard.failed(d, f"guess{n}", home)
+    with pytest.raises(RateLimited):
+        guard.admit(d, "kid", home)
+    guard.failed(d, "typo5", school)
+    before = _refused("school")
+    with pytest.raises(RateLimited):
+        guard.admit(d, "kid", school)
+    assert _refused("school") == before + 1
+    assert guard._address_category("2001:db8::7") == "school"
+    assert guard._address_category("not-an-address") == "ip"

@@ -12,6 +12,9 @@ failures count, at both levels: a sign-in that succeeds costs no budget.
   NAT address, and at 08:00 they all sign in at once: counting every attempt refused most
   of a school after its first 300. The token endpoint's failed client authentications count
   against the same budget (``web.oidc.token``).
+* ``school`` category (setting ``rate_limit_school``, default ``6000/minute``): the same
+  count for addresses in the districts' school networks (setting ``school_networks``),
+  where one NAT address can carry a district's students and their typos.
 * ``account`` category (setting ``rate_limit_account``, default ``10/minute;50/hour``):
   failed passwords per (district, username, client address). A student who signs in
   twenty times a day is never locked out, and a classmate typing a student's name on
@@ -39,6 +42,7 @@ Refusals are 429 with ``Retry-After`` and counted in ``homeroom_rate_limited_tot
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from homeroom.errors import RateLimited
@@ -61,6 +65,19 @@ class SignInLockout:
     limiter: RateLimiter
     category: str = "account"
     ip_category: str = "ip"
+    school_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    school_category: str = "school"
+
+    def _address_category(self, ip: str) -> str:
+        """``school`` for an address in a school network, else ``ip``."""
+        if self.school_networks:
+            try:
+                address = ipaddress.ip_address(ip)
+            except ValueError:
+                return self.ip_category
+            if any(address in network for network in self.school_networks):
+                return self.school_category
+        return self.ip_category
 
     @staticmethod
     def _key(district_id: str | None, username: str, ip: str) -> str:
@@ -71,7 +88,7 @@ class SignInLockout:
         """Before any credential is checked: refuse while the address has used up its
         failures, then while the account is locked for this address. Counts nothing.
         Raises :class:`RateLimited` (address) or :class:`SignInLocked` (account)."""
-        self.limiter.guard(self.ip_category, ip)
+        self.limiter.guard(self._address_category(ip), ip)
         if username != BADGE_ACCOUNT:
             self.check(district_id, username, ip)
 
@@ -90,7 +107,7 @@ class SignInLockout:
     def failed(self, district_id: str | None, username: str, ip: str) -> bool:
         """Count a failure against the address and the account; True when it used up the
         account's last attempt (the account is now locked for this address)."""
-        self.limiter.hit(self.ip_category, ip)
+        self.limiter.hit(self._address_category(ip), ip)
         if username == BADGE_ACCOUNT:
             return False
         decision = self.limiter.hit(self.category, self._key(district_id, username, ip))

@@ -144,6 +144,7 @@ class RateLimiter:
                 "ip": settings.rate_limit_ip,
                 "account": settings.rate_limit_account,
                 "client": settings.rate_limit_client,
+                "school": settings.rate_limit_school,
             },
             redis_url=settings.redis_url if redis_url is None else redis_url,
             timeout_s=settings.kv_timeout_s,
