@@ -14,15 +14,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from bench.conftest import ManualClock
 from homeroom.storage.kv import MemoryKV
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def main() -> None:
@@ -30,7 +23,7 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--writes", type=int, default=50_000)
     args = parser.parse_args()
-    clock = _Clock()
+    clock = ManualClock()
     kv = MemoryKV(clock=clock)
     value = b'{"jti":"' + b"x" * 43 + b'","sid":"' + b"y" * 43 + b'"}'
     for i in range(args.keys):

@@ -17,16 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.conftest import seeded_container
+from bench.conftest import ManualClock, seeded_container
 from homeroom.oidc.sign_in_check import MAX_ENTRIES, SignInCheck
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def main() -> None:
@@ -36,7 +28,7 @@ def main() -> None:
     container, data = seeded_container(Path(tempfile.mkdtemp(prefix="homeroom-bench-")), "warning")
     district, student, app = data["district"], data["student"], data["app"]
     connection = container.oidc.clients.connection(district.id, app.id)
-    clock = _Clock()
+    clock = ManualClock()
     check = SignInCheck(container.db, 5.0, clock=clock)
     times: list[float] = []
     for n in range(args.answers):

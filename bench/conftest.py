@@ -21,6 +21,17 @@ from homeroom.storage.sql.migrate import upgrade
 from homeroom.wiring import Container, build
 
 
+class ManualClock:
+    """A clock the benchmark moves by hand (``clock.now += 0.001``): expiry on a schedule,
+    not on how fast this machine happens to be."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def seeded_container(
     tmp: Path, log_level: str = "info", redis_url: str = ""
 ) -> tuple[Container, dict[str, Any]]:
