@@ -3,8 +3,8 @@
 A plain username/password form for now; the portal (badges, upstream IdPs) creates sessions
 the same way (``sessions.start`` + ``session_cookie.write``). The form is CSRF-protected,
 errors are generic (no hint whether the district, the user or the password was wrong),
-every POST counts against the per-address rate limit and repeated failures lock the account
-for that address for a while (``identity.lockout`` on ``ops.ratelimit``, the same guard as
+every failed POST counts against the per-address budget of failures and repeated failures
+lock the account for that address for a while (``identity.lockout`` on ``ops.ratelimit``, the same guard as
 the portal's sign-in), both 429 + Retry-After, and ``next`` is a same-origin path only
 (never an open redirect).
 
