@@ -4,9 +4,9 @@ A plain username/password form for now; the portal (badges, upstream IdPs) creat
 the same way (``sessions.start`` + ``session_cookie.write``). The form is CSRF-protected,
 errors are generic (no hint whether the district, the user or the password was wrong),
 every failed POST counts against the per-address budget of failures and repeated failures
-lock the account for that address for a while (``identity.lockout`` on ``ops.ratelimit``, the same guard as
-the portal's sign-in), both 429 + Retry-After, and ``next`` is a same-origin path only
-(never an open redirect).
+lock the account for that address for a while (``identity.lockout`` on ``ops.ratelimit``,
+the same guard as the portal's sign-in), both 429 + Retry-After, and ``next`` is a
+same-origin path only (never an open redirect).
 
 A hot path (``web.hot``: plain Starlette, ahead of FastAPI's stack), because a password
 sign-in is the morning's busiest request after the instant login. Its storage work runs as
