@@ -26,6 +26,12 @@ def filled(n: int, ttl_s: float) -> tuple[MemoryKV, Clock]:
     return kv, clock
 
 
+def write(kv: MemoryKV, n: int) -> None:
+    """``n`` writes without a TTL: each drops up to two expired keys and adds no heap entry."""
+    for i in range(n):
+        kv.set(f"w:{i}", b"")
+
+
 def test_expired_keys_leave_memory_without_being_read() -> None:
     kv, clock = filled(1000, ttl_s=10)
     clock.now += 11
@@ -51,8 +57,7 @@ def test_keys_not_yet_due_are_kept() -> None:
     kv.set("early", b"1", ttl_s=5)
     kv.set("late", b"2", ttl_s=50)
     clock.now += 10
-    for i in range(10):
-        kv.set(f"w:{i}", b"")
+    write(kv, 10)
     assert kv.get("early") is None
     assert kv.get("late") == b"2"
 
@@ -67,13 +72,11 @@ def test_a_key_rewritten_with_a_later_expiry_survives_its_first_one() -> None:
     kv.set("sess:a", b"v2", ttl_s=10)  # now due at +15
     assert len(kv._expiry) == 1
     clock.now += 7  # past the first expiry, before the second
-    for i in range(5):
-        kv.set(f"w:{i}", b"")
+    write(kv, 5)
     assert kv.get("sess:a") == b"v2"
     assert kv._expiry == [(clock.now + 3, "sess:a")]  # put back at its current expiry
     clock.now += 4
-    for i in range(5):
-        kv.set(f"w:{i}", b"")
+    write(kv, 5)
     assert len(kv) == 5  # only the TTL-less writes are left
     assert kv._expiry == []
 
@@ -94,8 +97,7 @@ def test_a_key_rewritten_without_a_ttl_is_not_dropped() -> None:
     kv.set("k", b"temp", ttl_s=5)
     kv.set("k", b"kept")
     clock.now += 6
-    for i in range(4):
-        kv.set(f"w:{i}", b"")
+    write(kv, 4)
     assert kv.get("k") == b"kept"
 
 
@@ -109,8 +111,7 @@ def test_counters_and_marks_expire_the_same_way() -> None:
     assert kv.add("assertion:y", b"1", ttl_s=5)
     assert len(kv) == 3
     clock.now += 6
-    for i in range(3):
-        kv.set(f"w:{i}", b"")
+    write(kv, 3)
     assert len(kv) == 3  # rl:a, spent:x and assertion:y dropped; the popped code too
 
 
